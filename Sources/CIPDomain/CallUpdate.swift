@@ -1,0 +1,72 @@
+/// Which live call an update names: by transaction id, external id, or both (both must match).
+public struct CallSelector: Sendable, Hashable {
+    public let transactionID: String?
+    public let externalUniqueID: String?
+
+    public init(transactionID: String?, externalUniqueID: String?) {
+        self.transactionID = transactionID
+        self.externalUniqueID = externalUniqueID
+    }
+}
+
+/// A checked update of SPEC 2.4: a new external id and/or custom data values.
+public struct CallUpdate: Sendable, Hashable {
+    public let externalUniqueID: String?
+    public let customData: [CustomDataWrite]
+
+    public init(externalUniqueID: String?, customData: [CustomDataWrite]) {
+        self.externalUniqueID = externalUniqueID
+        self.customData = customData
+    }
+
+    /// The record after the update; the store enforces the external id's uniqueness.
+    public func applied(to record: CallRecord) -> CallRecord {
+        var updated = record
+        if let externalUniqueID { updated.externalUniqueID = externalUniqueID }
+        updated.merge(customData)
+        return updated
+    }
+}
+
+/// Who is looking: the calls an organization may see are its network's, or its advertiser's own.
+public struct CallScope: Sendable, Hashable {
+    public let organization: ResolvedOrganization
+
+    public init(_ organization: ResolvedOrganization) {
+        self.organization = organization
+    }
+
+    public func contains(_ record: CallRecord) -> Bool {
+        switch organization.ref.type {
+        case .network: return record.networkID == organization.ref.id
+        case .advertiser: return record.advertiserID == organization.ref.id
+        }
+    }
+}
+
+/// The filters of SPEC 2.2, already checked and normalized; they combine with AND.
+public struct CallQuery: Sendable, Hashable {
+    public let scope: CallScope
+    public let transactionID: String?
+    public let externalUniqueID: String?
+    /// Both E.164 numbers, or nil.
+    public let phonePair: PhonePair?
+
+    public init(scope: CallScope, transactionID: String?, externalUniqueID: String?, phonePair: PhonePair?) {
+        self.scope = scope
+        self.transactionID = transactionID
+        self.externalUniqueID = externalUniqueID
+        self.phonePair = phonePair
+    }
+}
+
+/// A caller and destination number pair, both as stored.
+public struct PhonePair: Sendable, Hashable {
+    public let calling: String
+    public let destination: String
+
+    public init(calling: String, destination: String) {
+        self.calling = calling
+        self.destination = destination
+    }
+}

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+
+/// What a token is for: acting for an organization, or feeding telephony events.
+public enum TokenKind: String, Sendable, Hashable {
+    case organization
+    case telephony
+}
+
+/// `read` tokens may only GET; `write` tokens may also PUT and POST.
+public enum TokenScope: String, Sendable, Hashable, CaseIterable {
+    case read
+    case write
+}
+
+/// A stored token, as the service sees it: never the token text, only its hash.
+public struct TokenRecord: Sendable, Hashable {
+    public let id: Int64
+    public let hash: TokenHash
+    public let kind: TokenKind
+    /// Set for organization tokens, nil for telephony tokens.
+    public let organization: OrganizationRef?
+    public let scope: TokenScope
+    public let description: String?
+    public let createdAt: Timestamp
+    public let revoked: Bool
+
+    public init(
+        id: Int64, hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope,
+        description: String?, createdAt: Timestamp, revoked: Bool
+    ) {
+        self.id = id
+        self.hash = hash
+        self.kind = kind
+        self.organization = organization
+        self.scope = scope
+        self.description = description
+        self.createdAt = createdAt
+        self.revoked = revoked
+    }
+}
+
+/// The SHA-256 of a token's text, hex encoded: the only form in which tokens are stored.
+public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
+    public let hex: String
+
+    public init(hex: String) {
+        self.hex = hex
+    }
+
+    public init(of token: String) {
+        let digest = SHA256.hash(data: Data(token.utf8))
+        self.hex = digest.map { byte in
+            let text = String(byte, radix: 16)
+            return byte < 16 ? "0" + text : text
+        }.joined()
+    }
+
+    /// Compares in time independent of where the hashes differ.
+    public func constantTimeEquals(_ other: TokenHash) -> Bool {
+        let lhs = Array(hex.utf8)
+        let rhs = Array(other.hex.utf8)
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in lhs.indices {
+            difference |= lhs[index] ^ rhs[index]
+        }
+        return difference == 0
+    }
+
+    /// Never print the hash in full: it identifies a token.
+    public var description: String { "TokenHash(\(hex.prefix(6))…)" }
+}
+
+/// Makes new token texts: 32 random bytes, URL-safe, with a prefix that says what they are.
+public enum TokenGenerator {
+    private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let body = (0..<43).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] }
+        return "cip_" + String(body)
+    }
+}
