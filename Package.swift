@@ -40,6 +40,7 @@ let package = Package(
                 "CIPDomain",
                 "CIPStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

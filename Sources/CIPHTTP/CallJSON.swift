@@ -1,0 +1,35 @@
+import CIPDomain
+
+/// Writes the call object of SPEC 2.3.
+extension JSONWriter {
+    mutating func writeCall(_ call: CallRecord) {
+        beginObject()
+        key("transaction_id")
+        string(call.transactionID)
+        key("call_status")
+        string(call.status.rawValue)
+        key("external_unique_id")
+        if let externalUniqueID = call.externalUniqueID { string(externalUniqueID) } else { null() }
+        key("calling_phone_number")
+        string(call.callingPhoneNumber)
+        key("destination_phone_number")
+        string(call.destinationPhoneNumber)
+        key("call_start_time_utc")
+        string(call.callStart.description)
+        key("transfer_start_time_utc")
+        string(call.transferStart.description)
+        for name in optionalCallAttributes {
+            if let value = call.attributes[name] {
+                key(name)
+                self.value(value)
+            }
+            if name == "called_phone_number", let advertiserID = call.advertiserID {
+                key("advertiser_id")
+                integer(advertiserID)
+            }
+        }
+        key("custom_data")
+        writeCustomData(call.customData)
+        endObject()
+    }
+}

@@ -1,0 +1,141 @@
+import CIPDomain
+import CIPStore
+import Hummingbird
+import HummingbirdCore
+
+/// SPEC 2.2 and 2.4: finding and updating calls in progress.
+struct CallsController: Sendable {
+    let services: APIServices
+
+    /// `GET .../calls_in_progress/current_calls.json`
+    func currentCalls(_ request: Request, context: some RequestContext) async throws -> Response {
+        let token = try await services.authenticate(request, payload: nil)
+        let params = request.uri.queryParameters
+        var errors = ValidationErrors()
+        let ref = OrganizationParams.parse(params, errors: &errors)
+        let transactionID = OrganizationParams.transactionID(params, errors: &errors)
+        let externalUniqueID = OrganizationParams.externalUniqueID(params, errors: &errors)
+        var catalog = Catalog()
+        var organization: ResolvedOrganization?
+        if let ref { (catalog, organization) = try await services.catalog.resolve(ref) }
+        let country = organization.flatMap { catalog.networks[$0.networkID]?.country } ?? "US"
+        let phonePair = Self.phonePair(params, country: country, errors: &errors)
+        guard errors.isEmpty else { throw DomainError.invalid(errors) }
+        guard let organization, AccessPolicy.allows(token, toAct: .read, for: organization) else {
+            throw DomainError.notAuthorized
+        }
+        let query = CallQuery(
+            scope: CallScope(organization), transactionID: transactionID, externalUniqueID: externalUniqueID,
+            phonePair: phonePair)
+        let calls = try await services.store.currentCalls(query)
+        return APIResponse.json(.ok) { writer in
+            writer.beginObject()
+            writer.key("current_calls")
+            writer.beginArray()
+            for call in calls { writer.writeCall(call) }
+            writer.endArray()
+            writer.endObject()
+        }
+    }
+
+    /// `PUT` or `POST .../calls_in_progress.json`
+    func update(_ request: Request, context: some RequestContext) async throws -> Response {
+        let payload = await RequestPayload.read(request, limit: services.settings.maxBodyBytes)
+        let token = try await services.authenticate(request, payload: payload)
+        let body = try payload.members()
+        let params = request.uri.queryParameters
+        var errors = ValidationErrors()
+        let ref = OrganizationParams.parse(params, errors: &errors)
+        let selector = CallSelector(
+            transactionID: OrganizationParams.transactionID(params, errors: &errors),
+            externalUniqueID: OrganizationParams.externalUniqueID(params, errors: &errors))
+        if params["transaction_id"] == nil && params["external_unique_id"] == nil {
+            errors.add("transaction_id", "is required unless external_unique_id is given")
+        }
+        let (newExternalID, items) = Self.parseBody(body, errors: &errors)
+        guard errors.isEmpty, let ref else { throw DomainError.invalid(errors) }
+
+        let names = Set(items.map(\.name))
+        let catalog = try await services.catalog.catalog { catalog in
+            guard let organization = catalog.resolve(ref) else { return false }
+            return names.isSubset(of: catalog.fields(ofNetwork: organization.networkID).keys)
+        }
+        guard let organization = catalog.resolve(ref), AccessPolicy.allows(token, toAct: .write, for: organization)
+        else { throw DomainError.notAuthorized }
+        let writes = CustomDataRequest.resolve(
+            items, fields: catalog.fields(ofNetwork: organization.networkID), defaultSource: publicAPISource,
+            errors: &errors)
+        guard errors.isEmpty else { throw DomainError.invalid(errors) }
+
+        let update = CallUpdate(externalUniqueID: newExternalID, customData: writes)
+        let call = try await services.store.updateCall(selector, in: CallScope(organization), update)
+        return APIResponse.json(.ok) { writer in
+            writer.beginObject()
+            writer.key("current_call")
+            writer.writeCall(call)
+            writer.endObject()
+        }
+    }
+
+    /// Checks the shape of `{"call_in_progress": {...}}`; field types are checked once the network is known.
+    private static func parseBody(_ body: [String: JSONValue], errors: inout ValidationErrors)
+        -> (String?, [CustomDataItem])
+    {
+        guard let raw = body["call_in_progress"] else {
+            errors.add("call_in_progress", "is required")
+            return (nil, [])
+        }
+        guard let update = raw.objectValue else {
+            errors.add("call_in_progress", "must be an object")
+            return (nil, [])
+        }
+        if update["external_unique_id"] == nil && update["custom_data"] == nil {
+            errors.add("call_in_progress", "must contain external_unique_id or custom_data")
+        }
+        var externalUniqueID: String?
+        if let rawID = update["external_unique_id"] {
+            if let text = rawID.stringValue {
+                if let problem = ExternalUniqueID.problem(with: text) {
+                    errors.add("external_unique_id", problem)
+                } else {
+                    externalUniqueID = text
+                }
+            } else if rawID == .null {
+                errors.add("external_unique_id", "must not be null: it can be replaced, not removed")
+            } else {
+                errors.add("external_unique_id", "must be a string")
+            }
+        }
+        var items: [CustomDataItem] = []
+        if let rawCustomData = update["custom_data"] {
+            items = CustomDataRequest.parseShape(rawCustomData, allowSource: false, errors: &errors)
+        }
+        return (externalUniqueID, items)
+    }
+
+    /// SPEC 2.2: both numbers or neither, each normalized with the network's country.
+    private static func phonePair(
+        _ params: FlatDictionary<Substring, Substring>, country: String, errors: inout ValidationErrors
+    ) -> PhonePair? {
+        let calling = params["calling_phone_number"].map(String.init)
+        let destination = params["destination_phone_number"].map(String.init)
+        if calling == nil && destination == nil { return nil }
+        var numbers: [String] = []
+        for (name, value, other) in [
+            ("calling_phone_number", calling, "destination_phone_number"),
+            ("destination_phone_number", destination, "calling_phone_number"),
+        ] {
+            guard let value else {
+                errors.add(name, "is required when \(other) is given")
+                continue
+            }
+            guard let number = PhoneNumber.normalize(value, defaultCountry: country) else {
+                errors.add(name, "is not a valid phone number")
+                continue
+            }
+            numbers.append(number)
+        }
+        guard numbers.count == 2 else { return nil }
+        return PhonePair(calling: numbers[0], destination: numbers[1])
+    }
+}

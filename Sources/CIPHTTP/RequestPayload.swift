@@ -1,0 +1,53 @@
+import CIPDomain
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// A PUT/POST body as read, before anything is decided about it: its failure is answered only after
+/// the token is checked (SPEC 2.5's order), and its `oauth_token` may be the token.
+enum RequestPayload: Sendable {
+    case object([String: JSONValue])
+    case failure(DomainError)
+
+    /// Reads at most `limit` bytes of `request`'s body and checks that it is a JSON object.
+    static func read(_ request: Request, limit: Int) async -> RequestPayload {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            return .failure(.bodyTooLarge)
+        }
+        if let contentType = request.headers[.contentType], !isJSON(contentType) {
+            return .failure(.unsupportedMediaType)
+        }
+        guard buffer.readableBytes > 0 else {
+            return .failure(.malformedBody("is required: send a JSON object"))
+        }
+        guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
+            return .failure(.malformedBody("is not valid JSON"))
+        }
+        guard let members = value.objectValue else {
+            return .failure(.malformedBody("must be a JSON object"))
+        }
+        return .object(members)
+    }
+
+    /// The body's own token, when it carries one.
+    var oauthToken: String? {
+        if case .object(let members) = self { return members["oauth_token"]?.stringValue }
+        return nil
+    }
+
+    /// The members of a readable body; throws the body's failure otherwise.
+    func members() throws -> [String: JSONValue] {
+        switch self {
+        case .object(let members): return members
+        case .failure(let error): throw error
+        }
+    }
+
+    private static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+}

@@ -1,0 +1,63 @@
+import CIPDomain
+import CIPStore
+import Hummingbird
+import Synchronization
+
+/// Finds the request's token (header, then query, then body: SPEC 2.1) and its stored record.
+///
+/// Records are cached for a short time so that most requests skip the database; the cache's age is
+/// below SPEC's one second, so a revocation made by any process is honoured within it.
+final class TokenAuthenticator: Sendable {
+    private let store: any CallStore
+    private let maxAge: Duration
+    private let cache = Mutex<[TokenHash: (record: TokenRecord?, fetched: ContinuousClock.Instant)]>([:])
+    private static let maxCachedTokens = 100_000
+
+    init(store: any CallStore, maxAge: Duration = .milliseconds(500)) {
+        self.store = store
+        self.maxAge = maxAge
+    }
+
+    /// The token text the request carries, by SPEC 2.1's order; nil when it carries none.
+    static func presentedToken(_ request: Request, payload: RequestPayload?) -> String? {
+        if let header = request.headers[.authorization] {
+            let trimmed = header.trimmingSpaces()
+            if trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " {
+                return String(trimmed.dropFirst(7)).trimmingSpaces()
+            }
+            return trimmed
+        }
+        if let query = request.uri.queryParameters["oauth_token"] {
+            return String(query)
+        }
+        return payload?.oauthToken
+    }
+
+    /// The valid (known, unrevoked) token the request carries; throws `.notAuthorized` otherwise.
+    func authenticate(_ request: Request, payload: RequestPayload?) async throws -> TokenRecord {
+        guard let text = Self.presentedToken(request, payload: payload), !text.isEmpty, text.utf8.count <= 512 else {
+            throw DomainError.notAuthorized
+        }
+        let hash = TokenHash(of: text)
+        let record = try await lookup(hash)
+        // The store found the record by its hash; comparing again in constant time keeps the final
+        // decision independent of how far two hashes agree.
+        guard let record, !record.revoked, record.hash.constantTimeEquals(hash) else {
+            throw DomainError.notAuthorized
+        }
+        return record
+    }
+
+    private func lookup(_ hash: TokenHash) async throws -> TokenRecord? {
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[hash] }), now - cached.fetched < maxAge {
+            return cached.record
+        }
+        let record = try await store.token(hash: hash)
+        cache.withLock { entries in
+            if entries.count >= Self.maxCachedTokens { entries.removeAll(keepingCapacity: true) }
+            entries[hash] = (record, now)
+        }
+        return record
+    }
+}

@@ -1,0 +1,44 @@
+import CIPDomain
+
+/// What the service needs from storage: the catalog, tokens, and calls in progress with their events.
+///
+/// Every write is committed before it returns, so an acknowledged write survives a crash.
+public protocol CallStore: Sendable {
+    /// Applies the schema migrations not yet applied; safe to call at every start.
+    func migrate() async throws
+    /// Succeeds when the database answers (`/ready`).
+    func ping() async throws
+
+    /// Creates a network; its name must be new (`CatalogError.duplicateName`).
+    func createNetwork(name: String, country: String) async throws -> Network
+    /// Creates an advertiser in an existing network, with a name new within that network.
+    func createAdvertiser(networkID: Int64, name: String, idFromNetwork: String?) async throws -> Advertiser
+    /// Defines a custom data field for an existing network, with a name new within that network.
+    func createField(
+        networkID: Int64, name: String, dataType: CustomDataType, allowedValues: [String]
+    ) async throws -> CustomDataField
+    /// Every network, advertiser and field.
+    func loadCatalog() async throws -> Catalog
+
+    /// Stores a new token by its hash and returns its record.
+    func createToken(
+        hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
+        createdAt: Timestamp
+    ) async throws -> TokenRecord
+    /// The token with this hash, revoked or not; nil when there is none.
+    func token(hash: TokenHash) async throws -> TokenRecord?
+    /// Every token, oldest first.
+    func listTokens() async throws -> [TokenRecord]
+    /// Revokes a token by id; nil when there is no such token.
+    func revokeToken(id: Int64) async throws -> TokenRecord?
+
+    /// The live calls matching `query`, most recently transferred first, ties by transaction id.
+    func currentCalls(_ query: CallQuery) async throws -> [CallRecord]
+    /// Applies `update` to the live call `selector` names within `scope`, atomically.
+    /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
+    func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
+    /// The network of each stored call (live or ended) among `transactionIDs`.
+    func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
+    /// Applies checked events in order, in one transaction; one outcome per event.
+    func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome]
+}

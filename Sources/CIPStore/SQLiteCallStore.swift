@@ -1,0 +1,334 @@
+import CIPDomain
+import Foundation
+import GRDB
+import Logging
+
+/// The embedded store: one SQLite file in WAL mode, shared safely with `cip admin` processes.
+public final class SQLiteCallStore: CallStore {
+    private let pool: DatabasePool
+    private let logger: Logger
+
+    /// Opens (creating if needed) the database file at `path`.
+    public init(path: String, logger: Logger = Logger(label: "cip.store.sqlite")) throws {
+        var configuration = Configuration()
+        // Admin commands and several readers share the file: wait for a lock rather than fail.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL makes each commit durable on power loss too, not only on a process crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.logger = logger
+    }
+
+    public func migrate() async throws {
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        try await pool.read { db in
+            _ = try Int.fetchOne(db, sql: "SELECT 1")
+        }
+    }
+
+    // MARK: Catalog
+
+    public func createNetwork(name: String, country: String) async throws -> Network {
+        try await pool.write { db in
+            try Self.insert(db, what: "network \(name)") {
+                try db.execute(sql: "INSERT INTO networks (name, country) VALUES (?, ?)", arguments: [name, country])
+            }
+            return Network(id: db.lastInsertedRowID, name: name, country: country)
+        }
+    }
+
+    public func createAdvertiser(networkID: Int64, name: String, idFromNetwork: String?) async throws -> Advertiser {
+        try await pool.write { db in
+            try Self.requireNetwork(db, networkID)
+            try Self.insert(db, what: "advertiser \(name) in network \(networkID)") {
+                try db.execute(
+                    sql: "INSERT INTO advertisers (network_id, name, id_from_network) VALUES (?, ?, ?)",
+                    arguments: [networkID, name, idFromNetwork])
+            }
+            return Advertiser(id: db.lastInsertedRowID, networkID: networkID, name: name, idFromNetwork: idFromNetwork)
+        }
+    }
+
+    public func createField(
+        networkID: Int64, name: String, dataType: CustomDataType, allowedValues: [String]
+    ) async throws -> CustomDataField {
+        try await pool.write { db in
+            try Self.requireNetwork(db, networkID)
+            try Self.insert(db, what: "field \(name) in network \(networkID)") {
+                try db.execute(
+                    sql: """
+                        INSERT INTO custom_data_fields (network_id, name, data_type, allowed_values)
+                        VALUES (?, ?, ?, ?)
+                        """,
+                    arguments: [networkID, name, dataType.rawValue, StoredList.encode(allowedValues)])
+            }
+            return CustomDataField(networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValues)
+        }
+    }
+
+    public func loadCatalog() async throws -> Catalog {
+        try await pool.read { db in
+            var catalog = Catalog()
+            for row in try Row.fetchAll(db, sql: "SELECT id, name, country FROM networks") {
+                let network = Network(id: row[0], name: row[1], country: row[2])
+                catalog.networks[network.id] = network
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, network_id, name, id_from_network FROM advertisers") {
+                let advertiser = Advertiser(id: row[0], networkID: row[1], name: row[2], idFromNetwork: row[3])
+                catalog.advertisers[advertiser.id] = advertiser
+            }
+            let fieldRows = try Row.fetchAll(
+                db, sql: "SELECT network_id, name, data_type, allowed_values FROM custom_data_fields")
+            for row in fieldRows {
+                guard let dataType = CustomDataType(rawValue: row[2]) else { continue }
+                let field = CustomDataField(
+                    networkID: row[0], name: row[1], dataType: dataType, allowedValues: StoredList.decode(row[3]))
+                catalog.fields[field.networkID, default: [:]][field.name] = field
+            }
+            return catalog
+        }
+    }
+
+    // MARK: Tokens
+
+    public func createToken(
+        hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
+        createdAt: Timestamp
+    ) async throws -> TokenRecord {
+        try await pool.write { db in
+            if let organization {
+                let table = organization.type == .network ? "networks" : "advertisers"
+                let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [organization.id])
+                guard exists == true else { throw CatalogError.unknown("\(organization.type.rawValue) \(organization.id)") }
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO tokens (hash, kind, organization_type, organization_id, scope, description, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    hash.hex, kind.rawValue, organization?.type.rawValue, organization?.id, scope.rawValue, description,
+                    createdAt.milliseconds,
+                ])
+            return TokenRecord(
+                id: db.lastInsertedRowID, hash: hash, kind: kind, organization: organization, scope: scope,
+                description: description, createdAt: createdAt, revoked: false)
+        }
+    }
+
+    private static let tokenColumns =
+        "id, hash, kind, organization_type, organization_id, scope, description, created_at, revoked_at"
+
+    public func token(hash: TokenHash) async throws -> TokenRecord? {
+        try await pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM tokens WHERE hash = ?")
+            return try Row.fetchOne(statement, arguments: [hash.hex]).flatMap(Self.decodeToken)
+        }
+    }
+
+    public func listTokens() async throws -> [TokenRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM tokens ORDER BY id").compactMap(Self.decodeToken)
+        }
+    }
+
+    public func revokeToken(id: Int64) async throws -> TokenRecord? {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Timestamp.now().milliseconds, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM tokens WHERE id = ?", arguments: [id])
+                .flatMap(Self.decodeToken)
+        }
+    }
+
+    private static func decodeToken(_ row: Row) -> TokenRecord? {
+        guard let kind = TokenKind(rawValue: row[2]), let scope = TokenScope(rawValue: row[5]) else { return nil }
+        var organization: OrganizationRef?
+        if let typeText: String = row[3], let type = OrganizationType(rawValue: typeText), let id: Int64 = row[4] {
+            organization = OrganizationRef(type: type, id: id)
+        }
+        let revokedAt: Int64? = row[8]
+        return TokenRecord(
+            id: row[0], hash: TokenHash(hex: row[1]), kind: kind, organization: organization, scope: scope,
+            description: row[6], createdAt: Timestamp(milliseconds: row[7]), revoked: revokedAt != nil)
+    }
+
+    // MARK: Calls
+
+    private static let callColumns = """
+        transaction_id, network_id, advertiser_id, call_status, external_unique_id, calling_phone_number,
+        destination_phone_number, call_start, transfer_start, attributes, custom_data, last_event_at,
+        last_received_at, ended_at, end_reason
+        """
+
+    public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        var conditions = ["live = 1"]
+        var arguments: StatementArguments = []
+        switch query.scope.organization.ref.type {
+        case .network: conditions.append("network_id = ?")
+        case .advertiser: conditions.append("advertiser_id = ?")
+        }
+        arguments += [query.scope.organization.ref.id]
+        if let transactionID = query.transactionID {
+            conditions.append("transaction_id = ?")
+            arguments += [transactionID]
+        }
+        if let externalUniqueID = query.externalUniqueID {
+            conditions.append("external_unique_id = ?")
+            arguments += [externalUniqueID]
+        }
+        if let pair = query.phonePair {
+            conditions.append("calling_phone_number = ? AND destination_phone_number = ?")
+            arguments += [pair.calling, pair.destination]
+        }
+        let sql = """
+            SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY transfer_start DESC, transaction_id ASC
+            """
+        let bound = arguments
+        return try await pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound).map(Self.decodeCall)
+        }
+    }
+
+    public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
+        -> CallRecord
+    {
+        var conditions = ["live = 1"]
+        var arguments: StatementArguments = []
+        if let transactionID = selector.transactionID {
+            conditions.append("transaction_id = ?")
+            arguments += [transactionID]
+        }
+        if let externalUniqueID = selector.externalUniqueID {
+            conditions.append("network_id = ? AND external_unique_id = ?")
+            arguments += [scope.organization.networkID, externalUniqueID]
+        }
+        let sql = "SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))"
+        let bound = arguments
+        return try await pool.write { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound)
+            guard let record = rows.map(Self.decodeCall).first(where: scope.contains) else {
+                throw DomainError.notFound
+            }
+            let updated = update.applied(to: record)
+            guard updated != record else { return record }
+            do {
+                try db.cachedStatement(
+                    sql: "UPDATE calls SET external_unique_id = ?, custom_data = ? WHERE transaction_id = ?"
+                ).execute(arguments: [updated.externalUniqueID, updated.customDataJSON, updated.transactionID])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                throw DomainError.externalIDTaken
+            }
+            return updated
+        }
+    }
+
+    public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
+        guard !transactionIDs.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: transactionIDs.count).joined(separator: ",")
+        return try await pool.read { db in
+            var result: [String: Int64] = [:]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT transaction_id, network_id FROM calls WHERE transaction_id IN (\(placeholders))",
+                arguments: StatementArguments(transactionIDs))
+            for row in rows { result[row[0]] = row[1] }
+            return result
+        }
+    }
+
+    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
+        guard !events.isEmpty else { return [] }
+        return try await pool.write { db in
+            let seenStatement = try db.cachedStatement(
+                sql: "SELECT 1 FROM call_events WHERE transaction_id = ? AND event = ? AND occurred_at = ?")
+            let recordSeen = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO call_events (transaction_id, event, occurred_at) VALUES (?, ?, ?)")
+            let findCall = try db.cachedStatement(
+                sql: "SELECT \(Self.callColumns) FROM calls WHERE transaction_id = ?")
+            var outcomes: [CallLifecycle.Outcome] = []
+            outcomes.reserveCapacity(events.count)
+            for event in events {
+                let identity: StatementArguments = [
+                    event.transactionID, event.kind.rawValue, event.occurredAt.milliseconds,
+                ]
+                let seen = try Bool.fetchOne(seenStatement, arguments: identity) ?? false
+                let existing = try Row.fetchOne(findCall, arguments: [event.transactionID]).map(Self.decodeCall)
+                let outcome = CallLifecycle.apply(event, to: existing, alreadySeen: seen, receivedAt: receivedAt)
+                switch outcome {
+                case .applied(let record):
+                    try Self.save(db, record)
+                    try recordSeen.execute(arguments: identity)
+                case .ignored:
+                    try recordSeen.execute(arguments: identity)
+                case .duplicate, .rejected:
+                    break
+                }
+                outcomes.append(outcome)
+            }
+            return outcomes
+        }
+    }
+
+    private static func save(_ db: Database, _ record: CallRecord) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO calls (\(callColumns), live) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (transaction_id) DO UPDATE SET
+                    network_id = excluded.network_id, advertiser_id = excluded.advertiser_id,
+                    call_status = excluded.call_status, external_unique_id = excluded.external_unique_id,
+                    calling_phone_number = excluded.calling_phone_number,
+                    destination_phone_number = excluded.destination_phone_number,
+                    call_start = excluded.call_start, transfer_start = excluded.transfer_start,
+                    attributes = excluded.attributes, custom_data = excluded.custom_data,
+                    last_event_at = excluded.last_event_at, last_received_at = excluded.last_received_at,
+                    ended_at = excluded.ended_at, end_reason = excluded.end_reason, live = excluded.live
+                """)
+        let arguments: [(any DatabaseValueConvertible)?] = [
+            record.transactionID, record.networkID, record.advertiserID, record.status.rawValue,
+            record.externalUniqueID, record.callingPhoneNumber, record.destinationPhoneNumber,
+            record.callStart.milliseconds, record.transferStart.milliseconds, record.attributesJSON,
+            record.customDataJSON, record.lastEventAt.milliseconds, record.lastReceivedAt.milliseconds,
+            record.ended?.at.milliseconds, record.ended?.reason.rawValue, record.isLive ? 1 : 0,
+        ]
+        try statement.execute(arguments: StatementArguments(arguments))
+    }
+
+    private static func decodeCall(_ row: Row) -> CallRecord {
+        var ending: CallEnding?
+        if let endedAt: Int64 = row[13] {
+            ending = CallEnding(at: Timestamp(milliseconds: endedAt), reason: EndReason(rawValue: row[14] ?? "") ?? .ended)
+        }
+        return CallRecord(
+            transactionID: row[0], networkID: row[1], advertiserID: row[2],
+            status: CallStatus(rawValue: row[3]) ?? .bridged, externalUniqueID: row[4], callingPhoneNumber: row[5],
+            destinationPhoneNumber: row[6], callStart: Timestamp(milliseconds: row[7]),
+            transferStart: Timestamp(milliseconds: row[8]), attributes: CallRecord.attributes(fromJSON: row[9]),
+            customData: CallRecord.customData(fromJSON: row[10]), lastEventAt: Timestamp(milliseconds: row[11]),
+            lastReceivedAt: Timestamp(milliseconds: row[12]), ended: ending)
+    }
+
+    // MARK: Helpers
+
+    private static func requireNetwork(_ db: Database, _ id: Int64) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM networks WHERE id = ?", arguments: [id]) == true else {
+            throw CatalogError.unknown("network \(id)")
+        }
+    }
+
+    private static func insert(_ db: Database, what: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+            || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            throw CatalogError.duplicateName(what)
+        }
+    }
+}

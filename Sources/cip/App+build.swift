@@ -1,0 +1,27 @@
+import CIPDomain
+import CIPHTTP
+import CIPStore
+import Hummingbird
+import Logging
+
+/// Everything `serve` is configured with.
+struct ServeConfiguration {
+    var host: String
+    var port: Int
+    var database: DatabaseOption
+    var logLevel: Logger.Level
+    var settings: APISettings
+}
+
+/// The composition root: opens the store, wires the routes and returns the application to run.
+func buildApplication(_ configuration: ServeConfiguration) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "cip")
+    logger.logLevel = configuration.logLevel
+    let store = try await configuration.database.openStore(logger: logger)
+    let services = APIServices(store: store, settings: configuration.settings)
+    return Application(
+        router: buildRouter(services: services),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "cip"),
+        logger: logger)
+}

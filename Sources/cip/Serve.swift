@@ -1,0 +1,44 @@
+import ArgumentParser
+import CIPDomain
+import CIPHTTP
+import Hummingbird
+import Logging
+
+/// `cip serve`: runs the HTTP service until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP service.")
+
+    @Option(help: "Address to listen on (env CIP_HOST).")
+    var host: String = Environment.value("CIP_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (env CIP_PORT).")
+    var port: Int = Environment.value("CIP_PORT").flatMap(Int.init) ?? 8080
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(help: "Largest request body accepted, in bytes (env CIP_MAX_BODY_BYTES).")
+    var maxBodyBytes: Int = Environment.value("CIP_MAX_BODY_BYTES").flatMap(Int.init) ?? 1 << 20
+
+    @Option(help: "Requests per second allowed per token; off when not set (env CIP_RATE_LIMIT).")
+    var rateLimit: Double?
+
+    private var effectiveRateLimit: Double? { rateLimit ?? Environment.value("CIP_RATE_LIMIT").flatMap(Double.init) }
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env CIP_LOG_LEVEL).")
+    var logLevel: String = Environment.value("CIP_LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        if let effectiveRateLimit, effectiveRateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level is not a log level") }
+    }
+
+    func run() async throws {
+        let app = try await buildApplication(
+            ServeConfiguration(
+                host: host, port: port, database: database, logLevel: Logger.Level(rawValue: logLevel) ?? .info,
+                settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit)))
+        try await app.runService()
+    }
+}
