@@ -58,6 +58,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "CIPTestSupport",
+            dependencies: ["CIPDomain", "CIPStore"],
+            path: "Tests/CIPTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CIPDomainTests",
             dependencies: ["CIPDomain"],
@@ -65,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CIPStoreTests",
-            dependencies: ["CIPDomain", "CIPStore"],
+            dependencies: ["CIPDomain", "CIPStore", "CIPTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -74,6 +80,7 @@ let package = Package(
                 "CIPDomain",
                 "CIPStore",
                 "CIPHTTP",
+                "CIPTestSupport",
                 "cip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,0 +1,27 @@
+import CIPDomain
+import Foundation
+
+extension JSONValue {
+    public subscript(key: String) -> JSONValue? {
+        objectValue?[key]
+    }
+
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let flag) = self { return flag }
+        return nil
+    }
+
+    public static func parse(_ text: String) -> JSONValue? {
+        parse(Data(text.utf8))
+    }
+}
