@@ -53,19 +53,25 @@ struct CallsController: Sendable {
             errors.add("transaction_id", "is required unless external_unique_id is given")
         }
         let (newExternalID, items) = Self.parseBody(body, errors: &errors)
-        guard errors.isEmpty, let ref else { throw DomainError.invalid(errors) }
+        guard let ref else { throw DomainError.invalid(errors) }
 
         let names = Set(items.map(\.name))
         let catalog = try await services.catalog.catalog { catalog in
             guard let organization = catalog.resolve(ref) else { return false }
             return names.isSubset(of: catalog.fields(ofNetwork: organization.networkID).keys)
         }
-        guard let organization = catalog.resolve(ref), AccessPolicy.allows(token, toAct: .write, for: organization)
-        else { throw DomainError.notAuthorized }
-        let writes = CustomDataRequest.resolve(
-            items, fields: catalog.fields(ofNetwork: organization.networkID), defaultSource: publicAPISource,
-            errors: &errors)
+        let organization = catalog.resolve(ref)
+        let allowed = AccessPolicy.allows(token, toAct: .write, for: organization)
+        // Field checks need the network, so they wait for the organization; a caller who may act for
+        // it still hears every offending part at once, and SPEC's 403-before-401 order holds.
+        var writes: [CustomDataWrite] = []
+        if let organization, allowed {
+            writes = CustomDataRequest.resolve(
+                items, fields: catalog.fields(ofNetwork: organization.networkID), defaultSource: publicAPISource,
+                errors: &errors)
+        }
         guard errors.isEmpty else { throw DomainError.invalid(errors) }
+        guard let organization, allowed else { throw DomainError.notAuthorized }
 
         let update = CallUpdate(externalUniqueID: newExternalID, customData: writes)
         let call = try await services.store.updateCall(selector, in: CallScope(organization), update)

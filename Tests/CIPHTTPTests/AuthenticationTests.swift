@@ -1,0 +1,107 @@
+import CIPDomain
+import CIPTestSupport
+import Foundation
+import Testing
+
+@Suite("Authentication and access (SPEC 2.1)")
+struct AuthenticationTests {
+    @Test func tokenIsAcceptedInHeaderBearerQueryAndBody() async throws {
+        try await withAPI { (api: APITester) async throws in
+            try await api.bridge("T1")
+            let token = api.world.tokens.networkA
+            #expect(try await api.find(api.networkA, token: token).calls.count == 1)
+            #expect(try await api.find(api.networkA, token: "Bearer \(token)").calls.count == 1)
+            #expect(try await api.find(api.networkA + "&oauth_token=\(token)", token: nil).calls.count == 1)
+            let body = #"{"oauth_token":"\#(token)","call_in_progress":{"external_unique_id":"x1"}}"#
+            let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: nil)
+            #expect(reply.status == 200)
+            #expect(reply.json["current_call"]?["external_unique_id"]?.stringValue == "x1")
+        }
+    }
+
+    @Test func headerIsCheckedBeforeQueryAndBody() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let good = api.world.tokens.networkA
+            let reply = try await api.find(api.networkA + "&oauth_token=\(good)", token: "not-a-token")
+            #expect(reply.status == 401)
+        }
+    }
+
+    @Test(arguments: ["missing", "unknown", "revoked", "telephony"])
+    func unusableTokensAreRefused(_ kind: String) async throws {
+        try await withAPI { (api: APITester) async throws in
+            let token: String? =
+                switch kind {
+                case "missing": nil
+                case "unknown": "cip_nonsense"
+                case "revoked": api.world.tokens.revoked
+                default: api.world.tokens.telephony
+                }
+            let reply = try await api.find(api.networkA, token: token)
+            #expect(reply.status == 401)
+            #expect(reply.json == .object(["error": .string("NotAuthorized")]))
+        }
+    }
+
+    @Test func networkTokensActForTheirAdvertisersButNotOthers() async throws {
+        try await withAPI { (api: APITester) async throws in
+            try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
+            let tokens = api.world.tokens
+            #expect(try await api.find(api.advertiserA1, token: tokens.networkA).calls.count == 1)
+            #expect(try await api.find(api.networkA, token: tokens.networkB).status == 401)
+            #expect(try await api.find(api.advertiserA1, token: tokens.networkB).status == 401)
+            // A missing organization answers exactly like a forbidden one.
+            let missing = try await api.find("id=9999&organization_type=network", token: tokens.networkA)
+            #expect(missing.status == 401 && missing.json["error"]?.stringValue == "NotAuthorized")
+        }
+    }
+
+    @Test func advertiserTokensActOnlyForThemselves() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let tokens = api.world.tokens
+            #expect(try await api.find(api.advertiserA1, token: tokens.advertiserA1).status == 200)
+            #expect(try await api.find(api.networkA, token: tokens.advertiserA1).status == 401)
+            #expect(try await api.find("id=\(api.world.advertiserA2.id)&organization_type=advertiser", token: tokens.advertiserA1).status == 401)
+        }
+    }
+
+    @Test func readTokensCannotUpdate() async throws {
+        try await withAPI { (api: APITester) async throws in
+            try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
+            let body = #"{"call_in_progress":{"external_unique_id":"x"}}"#
+            #expect(try await api.find(api.networkA, token: api.world.tokens.networkARead).status == 200)
+            #expect(try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkARead).status == 401)
+            #expect(try await api.update(api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1Read).status == 401)
+            #expect(try await api.update(api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1).status == 200)
+        }
+    }
+
+    @Test func organizationTokensCannotFeedTelephonyEvents() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let event = #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T13:49:00Z"}"#
+            #expect(try await api.events(event, token: api.world.tokens.networkA).status == 401)
+            #expect(try await api.events(event, token: "nonsense").status == 401)
+            #expect(try await api.events(event).status == 200)
+        }
+    }
+
+    @Test func revocationTakesEffectWithinOneSecond() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let token = api.world.tokens.networkA
+            #expect(try await api.find(api.networkA, token: token).status == 200)
+            let id = try #require(try await api.world.store.token(hash: TokenHash(of: token))).id
+            _ = try await api.world.store.revokeToken(id: id)
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await api.find(api.networkA, token: token).status == 401)
+        }
+    }
+
+    @Test func tokensAreStoredOnlyAsHashes() async throws {
+        let world = try await Fixture.make()
+        for record in try await world.store.listTokens() {
+            #expect(record.hash.hex.count == 64)
+            #expect(record.hash.hex != world.tokens.networkA)
+        }
+        #expect(try await world.store.token(hash: TokenHash(hex: world.tokens.networkA)) == nil)
+    }
+}

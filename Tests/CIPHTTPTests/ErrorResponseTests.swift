@@ -1,0 +1,143 @@
+import CIPDomain
+import CIPHTTP
+import CIPTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import CIPStore
+import Testing
+
+@Suite("Error statuses, bodies and their order (SPEC 2.5, 3)")
+struct ErrorResponseTests {
+    static let update = #"{"call_in_progress":{"external_unique_id":"x"}}"#
+
+    @Test func unknownVersionsAndPathsAre404() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let token = api.world.tokens.networkA
+            for path in ["/api/2023-01-01/calls_in_progress/current_calls.json?\(api.networkA)", "/api/2022-08-01/nothing", "/nothing"] {
+                let reply = try await api.request(.get, path, token: token)
+                #expect(reply.status == 404, "\(path)")
+                #expect(reply.json == .object(["error": .string("RecordNotFound")]))
+            }
+            // The path is checked before the token.
+            #expect(try await api.request(.get, "/api/1999-01-01/calls_in_progress/current_calls.json", token: nil).status == 404)
+            #expect(try await api.request(.put, "/api/1999-01-01/calls_in_progress.json", token: nil, body: "{").status == 404)
+        }
+    }
+
+    @Test func malformedBodiesAre400() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let query = api.networkA + "&transaction_id=T1"
+            let token = api.world.tokens.networkA
+            for body in ["{not json", "[1,2]", "\"text\"", ""] {
+                let reply = try await api.update(query, body, token: token)
+                #expect(reply.status == 400, "\(body)")
+                #expect(reply.errors("body").count == 1)
+            }
+            let noContentType = try await api.request(.put, "\(base)/calls_in_progress.json?\(query)", token: token, body: "{x", contentType: nil)
+            #expect(noContentType.status == 400)
+        }
+    }
+
+    @Test func nonJSONBodiesAre415() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let reply = try await api.request(
+                .put, "\(base)/calls_in_progress.json?\(api.networkA)&transaction_id=T1", token: api.world.tokens.networkA,
+                body: "a=b", contentType: "application/x-www-form-urlencoded")
+            #expect(reply.status == 415)
+            #expect(reply.errors("body") == ["must be application/json"])
+            let charset = try await api.request(
+                .post, "\(base)/telephony/call_events.json", token: api.world.tokens.telephony, body: "{}",
+                contentType: "application/json; charset=utf-8")
+            #expect(charset.status == 200)
+        }
+    }
+
+    @Test func oversizedBodiesAre413() async throws {
+        try await withAPI(settings: APISettings(maxBodyBytes: 1024), setup: .live) { (api: APITester) async throws in
+            let padding = String(repeating: "x", count: 2048)
+            let body = #"{"call_in_progress":{"external_unique_id":"\#(padding)"}}"#
+            let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkA)
+            #expect(reply.status == 413)
+            #expect(reply.errors("body") == ["is too large"])
+        }
+    }
+
+    @Test func defaultBodyLimitIsOneMebibyte() async throws {
+        try await withAPI(setup: .live) { (api: APITester) async throws in
+            let padding = String(repeating: "x", count: 1 << 20)
+            let reply = try await api.events(#"{"events":[],"pad":"\#(padding)"}"#)
+            #expect(reply.status == 413)
+            let fits = try await api.events(#"{"events":[],"pad":"\#(String(repeating: "x", count: 1000))"}"#)
+            #expect(fits.status == 200)
+        }
+    }
+
+    @Test func checksRunInSPECOrder() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let tokens = api.world.tokens
+            // No token beats a bad body and bad params.
+            #expect(try await api.update("", "{", token: nil).status == 401)
+            // A valid token: the body is checked before the params.
+            #expect(try await api.update("", "{", token: tokens.networkB).status == 400)
+            // Params before the organization check: bad params with a foreign token are 403.
+            #expect(try await api.update("id=abc&organization_type=network", Self.update, token: tokens.networkB).status == 403)
+            // The organization check before the call lookup: 401, not 404.
+            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkB).status == 401)
+            // Scope before the call lookup.
+            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkARead).status == 401)
+            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkA).status == 404)
+        }
+    }
+
+    @Test func rateLimitedTokensGet429WithRetryAfter() async throws {
+        try await withAPI(settings: APISettings(rateLimit: 2)) { (api: APITester) async throws in
+            var replies: [Reply] = []
+            for _ in 0..<10 {
+                replies.append(try await api.find(api.networkA, token: api.world.tokens.networkA))
+            }
+            #expect(replies.prefix(2).allSatisfy { $0.status == 200 })
+            let limited = try #require(replies.first { $0.status == 429 })
+            #expect(limited.json == .object(["error": .string("RateLimited")]))
+            #expect(limited.headers[.retryAfter] == "1")
+            // Limits are per token.
+            #expect(try await api.find(api.networkA, token: api.world.tokens.networkARead).status == 200)
+        }
+    }
+
+    @Test func rateLimitIsOffUnlessConfigured() async throws {
+        try await withAPI { (api: APITester) async throws in
+            for _ in 0..<50 {
+                #expect(try await api.find(api.networkA, token: api.world.tokens.networkA).status == 200)
+            }
+        }
+    }
+
+    @Test func faultsAre500WithAnErrorHandle() async throws {
+        let world = try await Fixture.make()
+        let folder = try TemporaryFolder.make()
+        let path = folder.appendingPathComponent("broken.sqlite").path
+        let store = try CIPStore.SQLiteCallStore(path: path)
+        try await store.migrate()
+        let network = try await store.createNetwork(name: "N", country: "US")
+        let text = "cip_fault"
+        _ = try await store.createToken(hash: TokenHash(of: text), kind: .organization, organization: .init(type: .network, id: network.id), scope: .write, description: nil, createdAt: .now())
+        _ = world
+        // Break the database under the running service: a real fault, not a mock.
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [path, "DROP TABLE calls;"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let app = Hummingbird.Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())))
+        try await app.test(.router) { client in
+            let response = try await client.executeRequest(
+                uri: "\(base)/calls_in_progress/current_calls.json?id=\(network.id)&organization_type=network",
+                method: .get, headers: [.authorization: text], body: nil)
+            #expect(response.status.code == 500)
+            let json = JSONValue.parse(String(buffer: response.body))
+            #expect(json?["errors"]?["class"]?.stringValue == "InternalServiceError")
+            #expect(json?["errors"]?["invalid_data"]?.stringValue?.hasPrefix("refer to error handle ") == true)
+        }
+    }
+}
