@@ -37,6 +37,8 @@ public protocol CallStore: Sendable {
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
+    /// The stored call, live or ended (a completed call keeps its final state); nil when unknown.
+    func call(transactionID: String) async throws -> CallRecord?
     /// The network of each stored call (live or ended) among `transactionIDs`.
     func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
     /// Applies checked events in order, in one transaction; one outcome per event.

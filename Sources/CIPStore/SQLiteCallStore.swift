@@ -230,6 +230,15 @@ public final class SQLiteCallStore: CallStore {
         }
     }
 
+    public func call(transactionID: String) async throws -> CallRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(Self.callColumns) FROM calls WHERE transaction_id = ?"),
+                arguments: [transactionID]
+            ).map(Self.decodeCall)
+        }
+    }
+
     public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
         guard !transactionIDs.isEmpty else { return [:] }
         let placeholders = Array(repeating: "?", count: transactionIDs.count).joined(separator: ",")

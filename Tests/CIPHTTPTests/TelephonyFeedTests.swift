@@ -146,8 +146,11 @@ struct TelephonyFeedTests {
             try await api.bridge("T1", extra: #","custom_data":[{"name":"utm_source","value":"google.com","source":"DynamicAttribution"}]"#)
             _ = try await api.update(api.networkA + "&transaction_id=T1", #"{"call_in_progress":{"external_unique_id":"kept","custom_data":[{"name":"Stage","value":"Won"}]}}"#, token: api.world.tokens.networkA)
             try await api.end("T1")
-            let stored = try await api.world.store.networkIDs(ofCalls: ["T1"])
-            #expect(stored["T1"] == api.world.networkA.id)
+            let completed = try #require(try await api.world.store.call(transactionID: "T1"))
+            #expect(completed.ended == CallEnding(at: Timestamp(iso8601: "2022-12-10T14:00:00Z")!, reason: .ended))
+            #expect(completed.externalUniqueID == "kept")
+            #expect(completed.customData["Stage"] == CustomDataEntry(value: .string("Won"), source: "CallsInProgressAPI"))
+            #expect(completed.customData["utm_source"] == CustomDataEntry(value: .string("google.com"), source: "DynamicAttribution"))
             // The ended call no longer matches updates, but its final state is still stored.
             #expect(try await api.update(api.networkA + "&external_unique_id=kept", #"{"call_in_progress":{"external_unique_id":"x"}}"#, token: api.world.tokens.networkA).status == 404)
         }

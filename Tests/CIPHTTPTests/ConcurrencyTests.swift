@@ -1,0 +1,49 @@
+import CIPDomain
+import CIPTestSupport
+import Testing
+
+@Suite("Concurrent requests (SPEC 2.4)")
+struct ConcurrencyTests {
+    @Test func fiftyConcurrentCustomDataUpdatesAllLand() async throws {
+        try await withAPI(setup: .live) { (api: APITester) async throws in
+            try await api.bridge("T1")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        try await api.update(
+                            api.networkA + "&transaction_id=T1",
+                            #"{"call_in_progress":{"custom_data":[{"name":"f\#(index)","value":"v\#(index)"}]}}"#,
+                            token: api.world.tokens.networkA
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 200 })
+            let data = try #require(try await api.find(api.networkA, token: api.world.tokens.networkA).calls.first?["custom_data"]?.objectValue)
+            #expect(data.count == 50)
+            #expect((0..<50).allSatisfy { data["f\($0)"]?["value"]?.stringValue == "v\($0)" })
+        }
+    }
+
+    @Test func twoCallsRacingForOneExternalIDHaveOneWinner() async throws {
+        try await withAPI(setup: .live) { (api: APITester) async throws in
+            try await api.bridge("T1")
+            try await api.bridge("T2")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ["T1", "T2"] {
+                    group.addTask {
+                        try await api.update(
+                            api.networkA + "&transaction_id=\(id)", #"{"call_in_progress":{"external_unique_id":"contested"}}"#,
+                            token: api.world.tokens.networkA
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [200, 409])
+            let holders = try await api.find(api.networkA + "&external_unique_id=contested", token: api.world.tokens.networkA).calls
+            #expect(holders.count == 1)
+        }
+    }
+}
