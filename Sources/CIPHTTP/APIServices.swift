@@ -1,4 +1,5 @@
 import CIPDomain
+import CIPOperations
 import CIPStore
 import Hummingbird
 import Logging
@@ -24,9 +25,14 @@ public struct APIServices: Sendable {
     let tokens: TokenAuthenticator
     let catalog: CatalogCache
     let rateLimiter: RateLimiter?
+    public let metrics: ServiceMetrics
 
-    public init(store: any CallStore, settings: APISettings, clock: @escaping @Sendable () -> Timestamp = Timestamp.now) {
+    public init(
+        store: any CallStore, settings: APISettings, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
         self.store = store
+        self.metrics = metrics
         self.settings = settings
         self.clock = clock
         self.tokens = TokenAuthenticator(store: store)

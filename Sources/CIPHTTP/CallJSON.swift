@@ -2,7 +2,8 @@ import CIPDomain
 
 /// Writes the call object of SPEC 2.3.
 extension JSONWriter {
-    mutating func writeCall(_ call: CallRecord) {
+    /// The call object; a completed call (SPEC 5) also gets `call_end_time_utc` and `end_reason`.
+    public mutating func writeCall(_ call: CallRecord, asCompleted: Bool = false) {
         beginObject()
         key("transaction_id")
         string(call.transactionID)
@@ -30,6 +31,12 @@ extension JSONWriter {
         }
         key("custom_data")
         writeCustomData(call.customData)
+        if asCompleted, let ending = call.ended {
+            key("call_end_time_utc")
+            string(ending.at.description)
+            key("end_reason")
+            string(ending.reason.rawValue)
+        }
         endObject()
     }
 }

@@ -1,10 +1,14 @@
 import CIPDomain
+import CIPOperations
+import CIPStore
 import Hummingbird
 import Logging
 
 /// Turns every error a route throws into SPEC 2.5's status and body; unexpected ones become a 500
 /// whose handle is logged beside the cause.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServiceMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -19,6 +23,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status.code < 500 {
             return APIResponse.error(error.status, error.status.reasonPhrase.replacingAll(" ", with: ""))
         } catch {
+            if error is StoreFailure { metrics.recordDatabaseError() }
             let handle = UInt32.random(in: 100_000_000...999_999_999)
             context.logger.error(
                 "internal error", metadata: ["error_handle": "\(handle)", "error": "\(String(reflecting: error))"])

@@ -1,9 +1,21 @@
+import CIPOperations
 import CIPStore
 import Hummingbird
+import NIOCore
 
 /// SPEC 7: `/health` says the process is up; `/ready` says the database answers.
 struct HealthController: Sendable {
     let store: any CallStore
+    let metrics: ServiceMetrics
+
+    /// `/metrics`: Prometheus text; the live-call gauge is read from the store at each scrape, so it
+    /// is right however many nodes write.
+    func metrics(_ request: Request, context: some RequestContext) async throws -> Response {
+        metrics.setLiveCalls(try await store.liveCallCount())
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+    }
 
     func health(_ request: Request, context: some RequestContext) async throws -> Response {
         APIResponse.json(.ok, #"{"status":"ok"}"#)

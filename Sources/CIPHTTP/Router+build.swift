@@ -8,12 +8,13 @@ public let apiVersion = "2022-08-01"
 /// Builds the routes of the whole service; the composition root and the tests share it.
 public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.middlewares.add(RequestLogMiddleware())
-    router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
+    router.middlewares.add(ErrorMiddleware(metrics: services.metrics))
 
-    let health = HealthController(store: services.store)
+    let health = HealthController(store: services.store, metrics: services.metrics)
     router.get("/health", use: health.health)
     router.get("/ready", use: health.ready)
+    router.get("/metrics", use: health.metrics)
 
     let calls = CallsController(services: services)
     let telephony = TelephonyController(services: services)

@@ -47,6 +47,7 @@ struct TelephonyController: Sendable {
         for (entry, outcome) in zip(accepted, outcomes) {
             results[entry.index] = Self.result(entry.event.transactionID, outcome)
         }
+        for result in results { if let result { services.metrics.recordEvent(result.status) } }
         return APIResponse.json(.ok) { writer in
             writer.beginObject()
             writer.key("results")

@@ -43,4 +43,35 @@ public protocol CallStore: Sendable {
     func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
     /// Applies checked events in order, in one transaction; one outcome per event.
     func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome]
+
+    /// Ends, as `expired` at `now`, every live call whose last event was received before `cutoff`.
+    /// Returns how many calls it ended.
+    func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int
+    /// Deletes completed calls (and what was remembered of their events) that ended, by the
+    /// service's clock, before `cutoff`. Returns how many calls it deleted.
+    func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int
+    /// Calls `body` with each completed call that `filter` selects, oldest end first, without
+    /// holding them all in memory.
+    func forEachCompletedCall(
+        _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
+    ) async throws
+    /// How many calls are in progress now.
+    func liveCallCount() async throws -> Int
+}
+
+/// SPEC 6's filters of `calls export`; nil means no limit.
+public struct CompletedCallFilter: Sendable, Hashable {
+    public var networkID: Int64?
+    public var advertiserID: Int64?
+    /// Calls that ended at or after this time.
+    public var since: Timestamp?
+    /// Calls that ended before this time.
+    public var until: Timestamp?
+
+    public init(networkID: Int64? = nil, advertiserID: Int64? = nil, since: Timestamp? = nil, until: Timestamp? = nil) {
+        self.networkID = networkID
+        self.advertiserID = advertiserID
+        self.since = since
+        self.until = until
+    }
 }

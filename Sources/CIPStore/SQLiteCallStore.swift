@@ -26,7 +26,7 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func ping() async throws {
-        try await pool.read { db in
+        try await read { db in
             _ = try Int.fetchOne(db, sql: "SELECT 1")
         }
     }
@@ -34,7 +34,7 @@ public final class SQLiteCallStore: CallStore {
     // MARK: Catalog
 
     public func createNetwork(name: String, country: String) async throws -> Network {
-        try await pool.write { db in
+        try await write { db in
             try Self.insert(db, what: "network \(name)") {
                 try db.execute(sql: "INSERT INTO networks (name, country) VALUES (?, ?)", arguments: [name, country])
             }
@@ -43,7 +43,7 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func createAdvertiser(networkID: Int64, name: String, idFromNetwork: String?) async throws -> Advertiser {
-        try await pool.write { db in
+        try await write { db in
             try Self.requireNetwork(db, networkID)
             try Self.insert(db, what: "advertiser \(name) in network \(networkID)") {
                 try db.execute(
@@ -57,7 +57,7 @@ public final class SQLiteCallStore: CallStore {
     public func createField(
         networkID: Int64, name: String, dataType: CustomDataType, allowedValues: [String]
     ) async throws -> CustomDataField {
-        try await pool.write { db in
+        try await write { db in
             try Self.requireNetwork(db, networkID)
             try Self.insert(db, what: "field \(name) in network \(networkID)") {
                 try db.execute(
@@ -72,7 +72,7 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func loadCatalog() async throws -> Catalog {
-        try await pool.read { db in
+        try await read { db in
             var catalog = Catalog()
             for row in try Row.fetchAll(db, sql: "SELECT id, name, country FROM networks") {
                 let network = Network(id: row[0], name: row[1], country: row[2])
@@ -100,7 +100,7 @@ public final class SQLiteCallStore: CallStore {
         hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
         createdAt: Timestamp
     ) async throws -> TokenRecord {
-        try await pool.write { db in
+        try await write { db in
             if let organization {
                 let table = organization.type == .network ? "networks" : "advertisers"
                 let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [organization.id])
@@ -125,20 +125,20 @@ public final class SQLiteCallStore: CallStore {
         "id, hash, kind, organization_type, organization_id, scope, description, created_at, revoked_at"
 
     public func token(hash: TokenHash) async throws -> TokenRecord? {
-        try await pool.read { db in
+        try await read { db in
             let statement = try db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM tokens WHERE hash = ?")
             return try Row.fetchOne(statement, arguments: [hash.hex]).flatMap(Self.decodeToken)
         }
     }
 
     public func listTokens() async throws -> [TokenRecord] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM tokens ORDER BY id").compactMap(Self.decodeToken)
         }
     }
 
     public func revokeToken(id: Int64) async throws -> TokenRecord? {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [Timestamp.now().milliseconds, id])
@@ -192,7 +192,7 @@ public final class SQLiteCallStore: CallStore {
             ORDER BY transfer_start DESC, transaction_id ASC
             """
         let bound = arguments
-        return try await pool.read { db in
+        return try await read { db in
             try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound).map(Self.decodeCall)
         }
     }
@@ -212,7 +212,7 @@ public final class SQLiteCallStore: CallStore {
         }
         let sql = "SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))"
         let bound = arguments
-        return try await pool.write { db in
+        return try await write { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound)
             guard let record = rows.map(Self.decodeCall).first(where: scope.contains) else {
                 throw DomainError.notFound
@@ -231,7 +231,7 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func call(transactionID: String) async throws -> CallRecord? {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.callColumns) FROM calls WHERE transaction_id = ?"),
                 arguments: [transactionID]
@@ -242,7 +242,7 @@ public final class SQLiteCallStore: CallStore {
     public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
         guard !transactionIDs.isEmpty else { return [:] }
         let placeholders = Array(repeating: "?", count: transactionIDs.count).joined(separator: ",")
-        return try await pool.read { db in
+        return try await read { db in
             var result: [String: Int64] = [:]
             let rows = try Row.fetchAll(
                 db, sql: "SELECT transaction_id, network_id FROM calls WHERE transaction_id IN (\(placeholders))",
@@ -254,7 +254,7 @@ public final class SQLiteCallStore: CallStore {
 
     public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
         guard !events.isEmpty else { return [] }
-        return try await pool.write { db in
+        return try await write { db in
             let seenStatement = try db.cachedStatement(
                 sql: "SELECT 1 FROM call_events WHERE transaction_id = ? AND event = ? AND occurred_at = ?")
             let recordSeen = try db.cachedStatement(
@@ -282,6 +282,75 @@ public final class SQLiteCallStore: CallStore {
                 outcomes.append(outcome)
             }
             return outcomes
+        }
+    }
+
+    public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE calls SET live = 0, ended_at = ?, end_reason = ?, last_received_at = ?
+                    WHERE live = 1 AND last_received_at < ?
+                    """,
+                arguments: [now.milliseconds, EndReason.expired.rawValue, now.milliseconds, cutoff.milliseconds])
+            return db.changesCount
+        }
+    }
+
+    public func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int {
+        var total = 0
+        // Small batches keep each write transaction short, so requests are not held up behind a purge.
+        while true {
+            let deleted = try await write { db in
+                let doomed = "SELECT transaction_id FROM calls WHERE live = 0 AND last_received_at < ? LIMIT 2000"
+                try db.execute(
+                    sql: "DELETE FROM call_events WHERE transaction_id IN (\(doomed))", arguments: [cutoff.milliseconds])
+                try db.execute(sql: "DELETE FROM calls WHERE transaction_id IN (\(doomed))", arguments: [cutoff.milliseconds])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < 2000 { return total }
+        }
+    }
+
+    public func forEachCompletedCall(
+        _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
+    ) async throws {
+        // Calls recorded only by an early call_ended were never bridged: they are not completed calls.
+        var conditions = ["live = 0", "destination_phone_number <> ''"]
+        var arguments: StatementArguments = []
+        if let networkID = filter.networkID {
+            conditions.append("network_id = ?")
+            arguments += [networkID]
+        }
+        if let advertiserID = filter.advertiserID {
+            conditions.append("advertiser_id = ?")
+            arguments += [advertiserID]
+        }
+        if let since = filter.since {
+            conditions.append("ended_at >= ?")
+            arguments += [since.milliseconds]
+        }
+        if let until = filter.until {
+            conditions.append("ended_at < ?")
+            arguments += [until.milliseconds]
+        }
+        let sql = """
+            SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY ended_at, transaction_id
+            """
+        let bound = arguments
+        try await read { db in
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: bound)
+            while let row = try cursor.next() {
+                try body(Self.decodeCall(row))
+            }
+        }
+    }
+
+    public func liveCallCount() async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM calls WHERE live = 1") ?? 0
         }
     }
 
@@ -324,6 +393,24 @@ public final class SQLiteCallStore: CallStore {
     }
 
     // MARK: Helpers
+
+    /// Runs a read, reporting database faults as `StoreFailure`; domain errors pass through.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreFailure(error)
+        }
+    }
+
+    /// Runs a write transaction, reporting database faults as `StoreFailure`.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as DatabaseError {
+            throw StoreFailure(error)
+        }
+    }
 
     private static func requireNetwork(_ db: Database, _ id: Int64) throws {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM networks WHERE id = ?", arguments: [id]) == true else {

@@ -73,6 +73,11 @@ enum SQLiteMigrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-completed-call-retention") { db in
+            // Retention counts from when the service received the end (SPEC 4), kept in last_received_at.
+            try db.execute(
+                sql: "CREATE INDEX calls_completed_received ON calls (last_received_at) WHERE live = 0")
+        }
         return migrator
     }
 }

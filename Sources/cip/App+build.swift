@@ -1,5 +1,6 @@
 import CIPDomain
 import CIPHTTP
+import CIPOperations
 import CIPStore
 import Hummingbird
 import Logging
@@ -11,6 +12,7 @@ struct ServeConfiguration {
     var database: DatabaseOption
     var logLevel: Logger.Level
     var settings: APISettings
+    var retention: RetentionSettings
 }
 
 /// The composition root: opens the store, wires the routes and returns the application to run.
@@ -18,10 +20,15 @@ func buildApplication(_ configuration: ServeConfiguration) async throws -> some 
     var logger = Logger(label: "cip")
     logger.logLevel = configuration.logLevel
     let store = try await configuration.database.openStore(logger: logger)
-    let services = APIServices(store: store, settings: configuration.settings)
+    let clock: @Sendable () -> Timestamp = Timestamp.now
+    let metrics = ServiceMetrics()
+    let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
+    let maintenance = MaintenanceService(
+        store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
     return Application(
         router: buildRouter(services: services),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "cip"),
+        services: [maintenance],
         logger: logger)
 }

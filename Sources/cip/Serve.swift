@@ -1,6 +1,7 @@
 import ArgumentParser
 import CIPDomain
 import CIPHTTP
+import CIPOperations
 import Hummingbird
 import Logging
 
@@ -27,6 +28,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CIP_LOG_LEVEL).")
     var logLevel: String = Environment.value("CIP_LOG_LEVEL") ?? "info"
 
+    @Option(help: "End calls with no event for this long, as expired: 90s, 15m, 4h, 30d (env CIP_CALL_EXPIRY).")
+    var callExpiry: DurationArgument =
+        Environment.value("CIP_CALL_EXPIRY").flatMap(DurationArgument.init) ?? .init(seconds: 4 * 3600, description: "4h")
+
+    @Option(help: "Keep completed calls this long after they end (env CIP_RETENTION).")
+    var retention: DurationArgument =
+        Environment.value("CIP_RETENTION").flatMap(DurationArgument.init) ?? .init(seconds: 30 * 86400, description: "30d")
+
+    @Option(help: "How often expiry and the retention purge run (env CIP_MAINTENANCE_INTERVAL).")
+    var maintenanceInterval: DurationArgument =
+        Environment.value("CIP_MAINTENANCE_INTERVAL").flatMap(DurationArgument.init) ?? .init(seconds: 30, description: "30s")
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
@@ -38,7 +51,10 @@ struct Serve: AsyncParsableCommand {
         let app = try await buildApplication(
             ServeConfiguration(
                 host: host, port: port, database: database, logLevel: Logger.Level(rawValue: logLevel) ?? .info,
-                settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit)))
+                settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit),
+                retention: RetentionSettings(
+                    callExpiry: callExpiry.duration, completedRetention: retention.duration,
+                    interval: maintenanceInterval.duration)))
         try await app.runService()
     }
 }

@@ -1,0 +1,81 @@
+import CIPDomain
+import CIPStore
+import Logging
+import ServiceLifecycle
+
+/// How long calls and completed calls are kept (SPEC 4 and 5), and how often that is enforced.
+public struct RetentionSettings: Sendable {
+    /// A live call with no event for longer than this is ended as `expired`.
+    public var callExpiry: Duration
+    /// Completed calls are kept this long after they end.
+    public var completedRetention: Duration
+    /// How often expiry and purge run.
+    public var interval: Duration
+
+    public init(
+        callExpiry: Duration = .seconds(4 * 3600), completedRetention: Duration = .seconds(30 * 86400),
+        interval: Duration = .seconds(30)
+    ) {
+        self.callExpiry = callExpiry
+        self.completedRetention = completedRetention
+        self.interval = interval
+    }
+}
+
+/// The background work of SPEC 4 and 5: ends silent calls and purges completed calls past
+/// retention, on the service's own clock.
+public struct MaintenanceService: Service {
+    let store: any CallStore
+    let settings: RetentionSettings
+    let clock: @Sendable () -> Timestamp
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    public init(
+        store: any CallStore, settings: RetentionSettings, clock: @escaping @Sendable () -> Timestamp,
+        metrics: ServiceMetrics, logger: Logger
+    ) {
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// One round of expiry and purge; what the loop runs each interval, and what tests call.
+    @discardableResult
+    public func runOnce() async throws -> (expired: Int, purged: Int) {
+        let now = clock()
+        let expired = try await store.expireCalls(
+            silentSince: Timestamp(milliseconds: now.milliseconds - settings.callExpiry.milliseconds), now: now)
+        metrics.recordExpired(expired)
+        let purged = try await store.purgeCompletedCalls(
+            endedBefore: Timestamp(milliseconds: now.milliseconds - settings.completedRetention.milliseconds))
+        metrics.recordPurged(purged)
+        if expired > 0 || purged > 0 {
+            logger.info("maintenance", metadata: ["expired": "\(expired)", "purged": "\(purged)"])
+        }
+        return (expired, purged)
+    }
+
+    public func run() async throws {
+        // Graceful shutdown cancels the loop, which ends the sleep at once.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await runOnce()
+                } catch {
+                    metrics.recordDatabaseError()
+                    logger.error("maintenance failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: settings.interval)
+            }
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
