@@ -60,6 +60,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "CIPSimulator",
+            dependencies: [
+                "CIPDomain",
+                "CIPStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "cip",
             dependencies: [
@@ -67,6 +77,7 @@ let package = Package(
                 "CIPStore",
                 "CIPHTTP",
                 "CIPOperations",
+                "CIPSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CIPStoreTests",
-            dependencies: ["CIPDomain", "CIPStore", "CIPTestSupport"],
+            dependencies: ["CIPDomain", "CIPStore", "CIPSimulator", "CIPTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -97,6 +108,8 @@ let package = Package(
                 "CIPStore",
                 "CIPHTTP",
                 "CIPTestSupport",
+                "CIPOperations",
+                "CIPSimulator",
                 "cip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,9 +1,12 @@
 import CIPDomain
+import Foundation
 import CIPHTTP
 import CIPOperations
+import CIPSimulator
 import CIPStore
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Everything `serve` is configured with.
 struct ServeConfiguration {
@@ -11,6 +14,8 @@ struct ServeConfiguration {
     var port: Int
     var database: DatabaseOption
     var logLevel: Logger.Level
+    /// Set for `--demo`: the rate of its simulated calls.
+    var demoCallsPerSecond: Double?
     var settings: APISettings
     var retention: RetentionSettings
 }
@@ -25,10 +30,19 @@ func buildApplication(_ configuration: ServeConfiguration) async throws -> some 
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
+    var background: [any Service] = [maintenance]
+    if let rate = configuration.demoCallsPerSecond {
+        // The simulator reaches the server the way a client on this machine would.
+        let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host
+        let demo = try await DemoTraffic.prepare(
+            store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate, logger: logger,
+            say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
+        if let demo { background.append(demo) }
+    }
     return Application(
         router: buildRouter(services: services),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "cip"),
-        services: [maintenance],
+        services: background,
         logger: logger)
 }

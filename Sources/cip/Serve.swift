@@ -25,8 +25,16 @@ struct Serve: AsyncParsableCommand {
 
     private var effectiveRateLimit: Double? { rateLimit ?? Environment.value("CIP_RATE_LIMIT").flatMap(Double.init) }
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (env CIP_LOG_LEVEL).")
-    var logLevel: String = Environment.value("CIP_LOG_LEVEL") ?? "info"
+    @Option(help: "trace, debug, info, notice, warning, error or critical; info logs every request, and is the default but with --demo, where it is warning (env CIP_LOG_LEVEL).")
+    var logLevel: String?
+
+    @Flag(help: "On an empty database, create a demo network and tokens, print them with curl commands, and keep simulated calls flowing.")
+    var demo = false
+
+    @Option(help: "New simulated calls per second with --demo.")
+    var demoRate: Double = 2
+
+    private var effectiveLogLevel: String { logLevel ?? Environment.value("CIP_LOG_LEVEL") ?? (demo ? "warning" : "info") }
 
     @Option(help: "End calls with no event for this long, as expired: 90s, 15m, 4h, 30d (env CIP_CALL_EXPIRY).")
     var callExpiry: DurationArgument =
@@ -44,13 +52,16 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         if let effectiveRateLimit, effectiveRateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level is not a log level") }
+        guard Logger.Level(rawValue: effectiveLogLevel) != nil else { throw ValidationError("--log-level is not a log level") }
+        guard demoRate > 0, demoRate <= 1000 else { throw ValidationError("--demo-rate must be between 0 and 1000") }
+        if demo && port == 0 { throw ValidationError("--demo needs a fixed --port") }
     }
 
     func run() async throws {
         let app = try await buildApplication(
             ServeConfiguration(
-                host: host, port: port, database: database, logLevel: Logger.Level(rawValue: logLevel) ?? .info,
+                host: host, port: port, database: database, logLevel: Logger.Level(rawValue: effectiveLogLevel) ?? .info,
+                demoCallsPerSecond: demo ? demoRate : nil,
                 settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit),
                 retention: RetentionSettings(
                     callExpiry: callExpiry.duration, completedRetention: retention.duration,
