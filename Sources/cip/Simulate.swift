@@ -39,7 +39,10 @@ struct Simulate: AsyncParsableCommand {
             callsPerSecond: rate, duration: duration?.duration,
             medianCallSeconds: Double(medianCallLength.duration.components.seconds), callLengthSigma: callLengthSigma,
             networkID: network, advertiserIDs: advertiser, sendsCustomData: !noCustomData, warmStart: !noWarmStart)
-        print(String(format: "simulating %.1f calls/s, mean call %.0f s: about %.0f calls in progress", rate, settings.meanCallSeconds, settings.expectedLiveCalls))
+        let intro = String(
+            format: "simulating %.1f calls/s, mean call %.0f s: about %.0f calls in progress\n", rate,
+            settings.meanCallSeconds, settings.expectedLiveCalls)
+        FileHandle.standardOutput.write(Data(intro.utf8))
         let simulator = Simulator(
             url: URL(string: url)!, token: token, settings: settings, logger: logger,
             onTerminal: isatty(STDOUT_FILENO) == 1,
