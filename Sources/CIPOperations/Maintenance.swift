@@ -63,7 +63,10 @@ public struct MaintenanceService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await runOnce()
+                    // With several nodes on one database, one of them runs each round.
+                    if try await store.claimMaintenanceRound(job: "maintenance", now: clock(), every: settings.interval) {
+                        try await runOnce()
+                    }
                 } catch {
                     metrics.recordDatabaseError()
                     logger.error("maintenance failed", metadata: ["error": "\(error)"])

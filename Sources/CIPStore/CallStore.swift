@@ -57,6 +57,9 @@ public protocol CallStore: Sendable {
     ) async throws
     /// How many calls are in progress now.
     func liveCallCount() async throws -> Int
+    /// Claims this round of background `job` for the caller: true at most once per `interval` across
+    /// every node that shares the database, so expiry and purge run once, not once per node.
+    func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool
 }
 
 /// SPEC 6's filters of `calls export`; nil means no limit.

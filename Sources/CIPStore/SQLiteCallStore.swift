@@ -354,6 +354,21 @@ public final class SQLiteCallStore: CallStore {
         }
     }
 
+    public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
+        try await write { db in
+            let lastRun = try Int64.fetchOne(
+                db, sql: "SELECT last_run_at FROM maintenance_rounds WHERE job = ?", arguments: [job]) ?? 0
+            guard now.milliseconds - lastRun >= interval.wholeMilliseconds else { return false }
+            try db.execute(
+                sql: """
+                    INSERT INTO maintenance_rounds (job, last_run_at) VALUES (?, ?)
+                    ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at
+                    """,
+                arguments: [job, now.milliseconds])
+            return true
+        }
+    }
+
     private static func save(_ db: Database, _ record: CallRecord) throws {
         let statement = try db.cachedStatement(
             sql: """

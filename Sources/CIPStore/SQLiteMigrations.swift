@@ -78,6 +78,9 @@ enum SQLiteMigrations {
             try db.execute(
                 sql: "CREATE INDEX calls_completed_received ON calls (last_received_at) WHERE live = 0")
         }
+        migrator.registerMigration("v3-maintenance-rounds") { db in
+            try db.execute(sql: "CREATE TABLE maintenance_rounds (job TEXT PRIMARY KEY, last_run_at INTEGER NOT NULL)")
+        }
         return migrator
     }
 }

@@ -63,4 +63,22 @@ struct CompletedCallContractTests {
         #expect(try await ids(CompletedCallFilter(until: Timestamp(milliseconds: 4000))) == ["A2"])
         #expect(try await ids(CompletedCallFilter(networkID: world.networkA.id, since: Timestamp(milliseconds: 3000), until: Timestamp(milliseconds: 5000))) == ["A2"])
     }
+
+    @Test(arguments: StoreBackend.available)
+    func aMaintenanceRoundIsClaimedOncePerInterval(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
+        let now = Timestamp(milliseconds: 1_000_000)
+        let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 {
+                group.addTask { try await store.claimMaintenanceRound(job: "j", now: now, every: .seconds(30)) }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(claims.filter { $0 }.count == 1)
+        let soon = Timestamp(milliseconds: now.milliseconds + 29_000)
+        #expect(try await store.claimMaintenanceRound(job: "j", now: soon, every: .seconds(30)) == false)
+        #expect(try await store.claimMaintenanceRound(job: "other", now: soon, every: .seconds(30)) == true)
+        let later = Timestamp(milliseconds: now.milliseconds + 30_000)
+        #expect(try await store.claimMaintenanceRound(job: "j", now: later, every: .seconds(30)) == true)
+    }
 }

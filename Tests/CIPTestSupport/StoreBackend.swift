@@ -1,23 +1,72 @@
 import CIPStore
 import Foundation
+import Logging
+import PostgresNIO
 
 /// A database the contract and HTTP tests run against; each test gets a fresh, empty one.
 public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterable {
     case sqlite
+    case postgres
 
-    /// Every backend this run can reach.
-    public static var available: [StoreBackend] { [.sqlite] }
+    /// The PostgreSQL server the tests use: `CIP_TEST_POSTGRES_URL` (scripts/test sets it).
+    public static var postgresURL: String? {
+        ProcessInfo.processInfo.environment["CIP_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Every backend this run can reach: SQLite always, PostgreSQL when a server is configured.
+    public static var available: [StoreBackend] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 
     public var description: String { rawValue }
 
-    /// A new empty store, migrated; its files live in a fresh temporary folder.
+    /// A new empty store, migrated; SQLite in a fresh temporary folder, PostgreSQL in a fresh database.
     public func makeStore() async throws -> any CallStore {
         switch self {
         case .sqlite:
             let store = try SQLiteCallStore(path: TemporaryFolder.make().appendingPathComponent("cip.sqlite").path)
             try await store.migrate()
             return store
+        case .postgres:
+            let url = try await Self.freshPostgresDatabase()
+            let store = try PostgresCallStore(url: url, logger: Logger(label: "test.postgres"))
+            Task { await store.client.run() }
+            try await store.migrate()
+            return store
         }
+    }
+
+    /// A URL of a new, empty database on the test server.
+    public static func freshPostgresDatabase() async throws -> String {
+        guard let base = postgresURL, var components = URLComponents(string: base) else {
+            throw StoreFailure(URLError(.badURL))
+        }
+        let name = "cip_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try await PostgresAdmin.shared.execute("CREATE DATABASE \(name)")
+        components.path = "/" + name
+        return components.string!
+    }
+}
+
+/// One connection pool to the test server's maintenance database, for creating databases.
+final class PostgresAdmin: Sendable {
+    static let shared = PostgresAdmin()
+    private let client: PostgresClient?
+
+    private init() {
+        guard let url = StoreBackend.postgresURL, let components = URLComponents(string: url) else {
+            client = nil
+            return
+        }
+        let configuration = PostgresClient.Configuration(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: "postgres", tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.postgres.admin"))
+        Task { await client.run() }
+        self.client = client
+    }
+
+    func execute(_ sql: String) async throws {
+        guard let client else { throw StoreFailure(URLError(.badURL)) }
+        try await client.query(PostgresQuery(unsafeSQL: sql))
     }
 }
 

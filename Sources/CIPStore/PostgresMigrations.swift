@@ -1,0 +1,49 @@
+/// The versioned schema of the PostgreSQL store: one statement per entry, because the extended
+/// query protocol runs one at a time. Append new versions; never edit an applied one.
+enum PostgresMigrations {
+    static let versions: [(name: String, statements: [String])] = [
+        (
+            "v1-catalog-tokens-calls",
+            [
+                "CREATE TABLE networks (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, country TEXT NOT NULL)",
+                """
+                CREATE TABLE advertisers (id BIGSERIAL PRIMARY KEY, network_id BIGINT NOT NULL REFERENCES networks (id),
+                    name TEXT NOT NULL, id_from_network TEXT, UNIQUE (network_id, name))
+                """,
+                """
+                CREATE TABLE custom_data_fields (network_id BIGINT NOT NULL REFERENCES networks (id), name TEXT NOT NULL,
+                    data_type TEXT NOT NULL, allowed_values TEXT NOT NULL, PRIMARY KEY (network_id, name))
+                """,
+                """
+                CREATE TABLE tokens (id BIGSERIAL PRIMARY KEY, hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                    organization_type TEXT, organization_id BIGINT, scope TEXT NOT NULL, description TEXT,
+                    created_at BIGINT NOT NULL, revoked_at BIGINT)
+                """,
+                // COLLATE "C": transaction ids sort by bytes, as SPEC's tie-break and SQLite do.
+                """
+                CREATE TABLE calls (transaction_id TEXT COLLATE "C" PRIMARY KEY, network_id BIGINT NOT NULL,
+                    advertiser_id BIGINT, live BOOLEAN NOT NULL, call_status TEXT NOT NULL, external_unique_id TEXT,
+                    calling_phone_number TEXT NOT NULL, destination_phone_number TEXT NOT NULL,
+                    call_start BIGINT NOT NULL, transfer_start BIGINT NOT NULL, attributes TEXT NOT NULL,
+                    custom_data TEXT NOT NULL, last_event_at BIGINT NOT NULL, last_received_at BIGINT NOT NULL,
+                    ended_at BIGINT, end_reason TEXT)
+                """,
+                """
+                CREATE UNIQUE INDEX calls_live_external_id ON calls (network_id, external_unique_id)
+                    WHERE live AND external_unique_id IS NOT NULL
+                """,
+                "CREATE INDEX calls_live_network ON calls (network_id, transfer_start DESC) WHERE live",
+                "CREATE INDEX calls_live_advertiser ON calls (advertiser_id, transfer_start DESC) WHERE live",
+                "CREATE INDEX calls_live_phones ON calls (calling_phone_number, destination_phone_number) WHERE live",
+                "CREATE INDEX calls_live_received ON calls (last_received_at) WHERE live",
+                "CREATE INDEX calls_ended ON calls (ended_at) WHERE NOT live",
+                "CREATE INDEX calls_completed_received ON calls (last_received_at) WHERE NOT live",
+                """
+                CREATE TABLE call_events (transaction_id TEXT NOT NULL, event TEXT NOT NULL, occurred_at BIGINT NOT NULL,
+                    PRIMARY KEY (transaction_id, event, occurred_at))
+                """,
+                "CREATE TABLE maintenance_rounds (job TEXT PRIMARY KEY, last_run_at BIGINT NOT NULL)",
+            ]
+        )
+    ]
+}

@@ -1,0 +1,27 @@
+import Foundation
+import PostgresNIO
+
+/// Reads `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`.
+enum PostgresURL {
+    static func configuration(from text: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme),
+            let host = components.host, !host.isEmpty
+        else {
+            throw StoreFailure(URLError(.badURL))
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "require": tls = .require(.makeClientConfiguration())
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        default: tls = .disable
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: database.isEmpty ? nil : database, tls: tls)
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.maximumConnections = 20
+        return configuration
+    }
+}
