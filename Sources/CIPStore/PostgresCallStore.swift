@@ -2,6 +2,7 @@ import CIPDomain
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The shared store for several `cip serve` nodes: PostgreSQL through a postgres-nio client pool.
 ///
@@ -13,7 +14,7 @@ public final class PostgresCallStore: CallStore {
     private let logger: Logger
     private let deadline: Duration
 
-    public init(url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(5))
+    public init(url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(3))
         throws
     {
         self.client = PostgresClient(configuration: try PostgresURL.configuration(from: url), backgroundLogger: logger)
@@ -49,7 +50,7 @@ public final class PostgresCallStore: CallStore {
     }
 
     public func ping() async throws {
-        _ = try await guarded { try await self.client.query("SELECT 1", logger: self.logger).collect().count }
+        _ = try await guarded { connection in try await connection.query("SELECT 1", logger: self.logger).collect().count }
     }
 
     // MARK: Catalog
@@ -93,19 +94,19 @@ public final class PostgresCallStore: CallStore {
     }
 
     public func loadCatalog() async throws -> Catalog {
-        try await guarded {
+        try await guarded { connection in
             var catalog = Catalog()
-            for try await (id, name, country) in try await self.client.query(
+            for try await (id, name, country) in try await connection.query(
                 "SELECT id, name, country FROM networks", logger: self.logger
             ).decode((Int64, String, String).self) {
                 catalog.networks[id] = Network(id: id, name: name, country: country)
             }
-            for try await (id, networkID, name, fromNetwork) in try await self.client.query(
+            for try await (id, networkID, name, fromNetwork) in try await connection.query(
                 "SELECT id, network_id, name, id_from_network FROM advertisers", logger: self.logger
             ).decode((Int64, Int64, String, String?).self) {
                 catalog.advertisers[id] = Advertiser(id: id, networkID: networkID, name: name, idFromNetwork: fromNetwork)
             }
-            for try await (networkID, name, type, allowed) in try await self.client.query(
+            for try await (networkID, name, type, allowed) in try await connection.query(
                 "SELECT network_id, name, data_type, allowed_values FROM custom_data_fields", logger: self.logger
             ).decode((Int64, String, String, String).self) {
                 guard let dataType = CustomDataType(rawValue: type) else { continue }
@@ -150,33 +151,35 @@ public final class PostgresCallStore: CallStore {
         "id, hash, kind, organization_type, organization_id, scope, description, created_at, revoked_at"
 
     public func token(hash: TokenHash) async throws -> TokenRecord? {
-        try await guarded {
-            try await self.tokens(
+        try await guarded { connection in
+            try await Self.tokens(connection, self.logger, 
                 PostgresQuery(unsafeSQL: "SELECT \(Self.tokenColumns) FROM tokens WHERE hash = $1", binds: Self.binds([hash.hex]))
             ).first
         }
     }
 
     public func listTokens() async throws -> [TokenRecord] {
-        try await guarded {
-            try await self.tokens(PostgresQuery(unsafeSQL: "SELECT \(Self.tokenColumns) FROM tokens ORDER BY id"))
+        try await guarded { connection in
+            try await Self.tokens(connection, self.logger, PostgresQuery(unsafeSQL: "SELECT \(Self.tokenColumns) FROM tokens ORDER BY id"))
         }
     }
 
     public func revokeToken(id: Int64) async throws -> TokenRecord? {
-        try await guarded {
+        try await guarded { connection in
             let now = Timestamp.now().milliseconds
-            try await self.client.query(
+            try await connection.query(
                 "UPDATE tokens SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL", logger: self.logger)
-            return try await self.tokens(
+            return try await Self.tokens(connection, self.logger, 
                 PostgresQuery(unsafeSQL: "SELECT \(Self.tokenColumns) FROM tokens WHERE id = $1", binds: Self.binds([id]))
             ).first
         }
     }
 
-    private func tokens(_ query: PostgresQuery) async throws -> [TokenRecord] {
+    private static func tokens(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws
+        -> [TokenRecord]
+    {
         var records: [TokenRecord] = []
-        for try await row in try await client.query(query, logger: logger) {
+        for try await row in try await connection.query(query, logger: logger) {
             let cells = row.makeRandomAccess()
             guard let kind = TokenKind(rawValue: try cells[2].decode(String.self)),
                 let scope = TokenScope(rawValue: try cells[5].decode(String.self))
@@ -219,7 +222,7 @@ public final class PostgresCallStore: CallStore {
         }
         sql.text += " ORDER BY transfer_start DESC, transaction_id ASC"
         let built = sql.query
-        return try await guarded { try await Self.calls(try await self.client.query(built, logger: self.logger)) }
+        return try await guarded { connection in try await Self.calls(try await connection.query(built, logger: self.logger)) }
     }
 
     public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
@@ -253,9 +256,9 @@ public final class PostgresCallStore: CallStore {
     }
 
     public func call(transactionID: String) async throws -> CallRecord? {
-        try await guarded {
+        try await guarded { connection in
             try await Self.calls(
-                try await self.client.query(
+                try await connection.query(
                     PostgresQuery(
                         unsafeSQL: "SELECT \(Self.callColumns) FROM calls WHERE transaction_id = $1",
                         binds: Self.binds([transactionID])), logger: self.logger)
@@ -265,9 +268,9 @@ public final class PostgresCallStore: CallStore {
 
     public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
         guard !transactionIDs.isEmpty else { return [:] }
-        return try await guarded {
+        return try await guarded { connection in
             var result: [String: Int64] = [:]
-            for try await (id, network) in try await self.client.query(
+            for try await (id, network) in try await connection.query(
                 "SELECT transaction_id, network_id FROM calls WHERE transaction_id = ANY(\(transactionIDs))",
                 logger: self.logger
             ).decode((String, Int64).self) {
@@ -324,8 +327,8 @@ public final class PostgresCallStore: CallStore {
     }
 
     public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
-        try await guarded {
-            let rows = try await self.client.query(
+        try await guarded { connection in
+            let rows = try await connection.query(
                 """
                 UPDATE calls SET live = false, ended_at = \(now.milliseconds), end_reason = \(EndReason.expired.rawValue),
                     last_received_at = \(now.milliseconds)
@@ -366,19 +369,18 @@ public final class PostgresCallStore: CallStore {
         if let since = filter.since { sql.and("ended_at", since.milliseconds, comparison: ">=") }
         if let until = filter.until { sql.and("ended_at", until.milliseconds, comparison: "<") }
         sql.text += " ORDER BY ended_at, transaction_id"
-        // Rows stream from the server as they are read, so memory stays flat; no deadline on the whole.
-        do {
-            for try await row in try await client.query(sql.query, logger: logger) {
+        // Rows stream from the server as they are read, so memory stays flat.
+        let built = sql.query
+        try await guarded { connection in
+            for try await row in try await connection.query(built, logger: self.logger) {
                 try body(try Self.decodeCall(row))
             }
-        } catch let error as PSQLError {
-            throw Self.classify(error)
         }
     }
 
     public func liveCallCount() async throws -> Int {
-        try await guarded {
-            for try await count in try await self.client.query("SELECT count(*) FROM calls WHERE live", logger: self.logger)
+        try await guarded { connection in
+            for try await count in try await connection.query("SELECT count(*) FROM calls WHERE live", logger: self.logger)
                 .decode(Int64.self)
             {
                 return Int(count)
@@ -479,13 +481,13 @@ public final class PostgresCallStore: CallStore {
         return binds
     }
 
-    /// Runs `body` in a transaction on one pooled connection, within the deadline.
+    /// Runs `body` in a transaction on one pooled connection.
     private func transaction<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        try await guarded {
+        try await guarded { connection in
             do {
-                return try await self.client.withTransaction(logger: self.logger) { connection in
+                return try await connection.withTransaction(logger: self.logger) { connection in
                     try await body(connection, self.logger)
                 }
             } catch let error as PostgresTransactionError {
@@ -495,20 +497,40 @@ public final class PostgresCallStore: CallStore {
         }
     }
 
-    /// Runs `body` within the deadline, turning an unreachable database into `DomainError.unavailable`.
-    private func guarded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private enum Race<T: Sendable>: Sendable {
+        case finished(T)
+        case deadline(leased: Bool)
+    }
+
+    /// Runs `body` on a pooled connection. Waiting for the connection has a deadline: when none can
+    /// be had in time, or the connection fails, the database is unreachable (`DomainError.unavailable`).
+    /// Work on a leased connection has no deadline, so long exports and big batches are not cut.
+    private func guarded<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        let leased = Flag()
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
+            return try await withThrowingTaskGroup(of: Race<T>.self) { group in
+                group.addTask {
+                    .finished(
+                        try await self.client.withConnection { connection in
+                            leased.set()
+                            return try await body(connection)
+                        })
+                }
                 group.addTask {
                     try await Task.sleep(for: self.deadline)
-                    return nil
+                    return .deadline(leased: leased.isSet)
                 }
                 defer { group.cancelAll() }
-                guard let first = try await group.next(), let result = first else {
-                    throw DomainError.unavailable
+                while let next = try await group.next() {
+                    switch next {
+                    case .finished(let result): return result
+                    case .deadline(leased: true): continue
+                    case .deadline(leased: false): throw DomainError.unavailable
+                    }
                 }
-                return result
+                throw DomainError.unavailable
             }
         } catch let error as DomainError {
             throw error
@@ -521,7 +543,7 @@ public final class PostgresCallStore: CallStore {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            // Connection refused, reset, timed out: the database is not reachable.
+            // Connection refused, reset, timed out, pool closed: the database is not reachable.
             throw DomainError.unavailable
         }
     }
@@ -533,6 +555,13 @@ public final class PostgresCallStore: CallStore {
         if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") { return DomainError.unavailable }
         return StoreFailure(error)
     }
+}
+
+/// A flag one task sets and another reads.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 extension PSQLError {

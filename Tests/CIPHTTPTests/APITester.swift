@@ -79,10 +79,10 @@ struct APITester: Sendable {
 
 /// Runs `test` against a fresh world and the real router.
 func withAPI(
-    settings: APISettings = APISettings(), setup: TestingSetup = .router,
+    backend: StoreBackend = .sqlite, settings: APISettings = APISettings(), setup: TestingSetup = .router,
     _ test: @escaping @Sendable (APITester) async throws -> Void
 ) async throws {
-    let world = try await Fixture.make()
+    let world = try await Fixture.make(on: backend)
     let app = Application(router: buildRouter(services: APIServices(store: world.store, settings: settings)))
     try await app.test(setup) { client in
         try await test(APITester(client: client, world: world))

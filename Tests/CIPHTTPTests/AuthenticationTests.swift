@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Authentication and access (SPEC 2.1)")
 struct AuthenticationTests {
-    @Test func tokenIsAcceptedInHeaderBearerQueryAndBody() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func tokenIsAcceptedInHeaderBearerQueryAndBody(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
             #expect(try await api.find(api.networkA, token: token).calls.count == 1)
@@ -19,17 +19,17 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func headerIsCheckedBeforeQueryAndBody() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func headerIsCheckedBeforeQueryAndBody(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let good = api.world.tokens.networkA
             let reply = try await api.find(api.networkA + "&oauth_token=\(good)", token: "not-a-token")
             #expect(reply.status == 401)
         }
     }
 
-    @Test(arguments: ["missing", "unknown", "revoked", "telephony"])
-    func unusableTokensAreRefused(_ kind: String) async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available, ["missing", "unknown", "revoked", "telephony"])
+    func unusableTokensAreRefused(_ backend: StoreBackend, _ kind: String) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let token: String? =
                 switch kind {
                 case "missing": nil
@@ -43,8 +43,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func networkTokensActForTheirAdvertisersButNotOthers() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func networkTokensActForTheirAdvertisersButNotOthers(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
             let tokens = api.world.tokens
             #expect(try await api.find(api.advertiserA1, token: tokens.networkA).calls.count == 1)
@@ -56,8 +56,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func advertiserTokensActOnlyForThemselves() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func advertiserTokensActOnlyForThemselves(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let tokens = api.world.tokens
             #expect(try await api.find(api.advertiserA1, token: tokens.advertiserA1).status == 200)
             #expect(try await api.find(api.networkA, token: tokens.advertiserA1).status == 401)
@@ -65,8 +65,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func readTokensCannotUpdate() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func readTokensCannotUpdate(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
             let body = #"{"call_in_progress":{"external_unique_id":"x"}}"#
             #expect(try await api.find(api.networkA, token: api.world.tokens.networkARead).status == 200)
@@ -76,8 +76,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func organizationTokensCannotFeedTelephonyEvents() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func organizationTokensCannotFeedTelephonyEvents(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let event = #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T13:49:00Z"}"#
             #expect(try await api.events(event, token: api.world.tokens.networkA).status == 401)
             #expect(try await api.events(event, token: "nonsense").status == 401)
@@ -85,8 +85,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func revocationTakesEffectWithinOneSecond() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func revocationTakesEffectWithinOneSecond(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let token = api.world.tokens.networkA
             #expect(try await api.find(api.networkA, token: token).status == 200)
             let id = try #require(try await api.world.store.token(hash: TokenHash(of: token))).id
@@ -96,8 +96,8 @@ struct AuthenticationTests {
         }
     }
 
-    @Test func tokensAreStoredOnlyAsHashes() async throws {
-        let world = try await Fixture.make()
+    @Test(arguments: StoreBackend.available) func tokensAreStoredOnlyAsHashes(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
         for record in try await world.store.listTokens() {
             #expect(record.hash.hex.count == 64)
             #expect(record.hash.hex != world.tokens.networkA)

@@ -4,8 +4,8 @@ import Testing
 
 @Suite("Concurrent requests (SPEC 2.4)")
 struct ConcurrencyTests {
-    @Test func fiftyConcurrentCustomDataUpdatesAllLand() async throws {
-        try await withAPI(setup: .live) { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func fiftyConcurrentCustomDataUpdatesAllLand(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
             try await api.bridge("T1")
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<50 {
@@ -26,8 +26,8 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test func twoCallsRacingForOneExternalIDHaveOneWinner() async throws {
-        try await withAPI(setup: .live) { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func twoCallsRacingForOneExternalIDHaveOneWinner(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
             try await api.bridge("T1")
             try await api.bridge("T2")
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -11,8 +11,8 @@ import Testing
 struct ErrorResponseTests {
     static let update = #"{"call_in_progress":{"external_unique_id":"x"}}"#
 
-    @Test func unknownVersionsAndPathsAre404() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func unknownVersionsAndPathsAre404(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let token = api.world.tokens.networkA
             for path in ["/api/2023-01-01/calls_in_progress/current_calls.json?\(api.networkA)", "/api/2022-08-01/nothing", "/nothing"] {
                 let reply = try await api.request(.get, path, token: token)
@@ -25,8 +25,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func malformedBodiesAre400() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func malformedBodiesAre400(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let query = api.networkA + "&transaction_id=T1"
             let token = api.world.tokens.networkA
             for body in ["{not json", "[1,2]", "\"text\"", ""] {
@@ -39,8 +39,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func nonJSONBodiesAre415() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func nonJSONBodiesAre415(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.request(
                 .put, "\(base)/calls_in_progress.json?\(api.networkA)&transaction_id=T1", token: api.world.tokens.networkA,
                 body: "a=b", contentType: "application/x-www-form-urlencoded")
@@ -53,8 +53,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func oversizedBodiesAre413() async throws {
-        try await withAPI(settings: APISettings(maxBodyBytes: 1024), setup: .live) { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func oversizedBodiesAre413(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend, settings: APISettings(maxBodyBytes: 1024), setup: .live) { (api: APITester) async throws in
             let padding = String(repeating: "x", count: 2048)
             let body = #"{"call_in_progress":{"external_unique_id":"\#(padding)"}}"#
             let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkA)
@@ -63,8 +63,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func defaultBodyLimitIsOneMebibyte() async throws {
-        try await withAPI(setup: .live) { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func defaultBodyLimitIsOneMebibyte(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
             let padding = String(repeating: "x", count: 1 << 20)
             let reply = try await api.events(#"{"events":[],"pad":"\#(padding)"}"#)
             #expect(reply.status == 413)
@@ -73,8 +73,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func checksRunInSPECOrder() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func checksRunInSPECOrder(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let tokens = api.world.tokens
             // No token beats a bad body and bad params.
             #expect(try await api.update("", "{", token: nil).status == 401)
@@ -90,8 +90,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func rateLimitedTokensGet429WithRetryAfter() async throws {
-        try await withAPI(settings: APISettings(rateLimit: 2)) { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func rateLimitedTokensGet429WithRetryAfter(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend, settings: APISettings(rateLimit: 2)) { (api: APITester) async throws in
             var replies: [Reply] = []
             for _ in 0..<10 {
                 replies.append(try await api.find(api.networkA, token: api.world.tokens.networkA))
@@ -105,8 +105,8 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test func rateLimitIsOffUnlessConfigured() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func rateLimitIsOffUnlessConfigured(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             for _ in 0..<50 {
                 #expect(try await api.find(api.networkA, token: api.world.tokens.networkA).status == 200)
             }
@@ -114,7 +114,6 @@ struct ErrorResponseTests {
     }
 
     @Test func faultsAre500WithAnErrorHandle() async throws {
-        let world = try await Fixture.make()
         let folder = try TemporaryFolder.make()
         let path = folder.appendingPathComponent("broken.sqlite").path
         let store = try CIPStore.SQLiteCallStore(path: path)
@@ -122,7 +121,6 @@ struct ErrorResponseTests {
         let network = try await store.createNetwork(name: "N", country: "US")
         let text = "cip_fault"
         _ = try await store.createToken(hash: TokenHash(of: text), kind: .organization, organization: .init(type: .network, id: network.id), scope: .write, description: nil, createdAt: .now())
-        _ = world
         // Break the database under the running service: a real fault, not a mock.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")

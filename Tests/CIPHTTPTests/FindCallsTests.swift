@@ -4,8 +4,8 @@ import Testing
 
 @Suite("Find calls in progress (SPEC 2.2, 2.3, 2.6)")
 struct FindCallsTests {
-    @Test func networkSeesAllItsCallsAdvertiserOnlyItsOwn() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func networkSeesAllItsCallsAdvertiserOnlyItsOwn(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("A1-1", advertiser: api.world.advertiserA1.id)
             try await api.bridge("A2-1", advertiser: api.world.advertiserA2.id)
             try await api.bridge("NONE")
@@ -16,8 +16,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func callsAreOrderedByTransferTimeThenTransactionID() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func callsAreOrderedByTransferTimeThenTransactionID(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("b", at: "2022-12-10T13:00:00.000Z")
             try await api.bridge("a", at: "2022-12-10T13:00:00.000Z")
             try await api.bridge("c", at: "2022-12-10T14:00:00.000Z")
@@ -27,8 +27,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func filtersCombineWithAnd() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func filtersCombineWithAnd(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", calling: "(530) 999-9999", destination: "855-559-5599")
             try await api.bridge("T2", calling: "530-222-3333", destination: "855-559-5599")
             _ = try await api.update(api.networkA + "&transaction_id=T1", #"{"call_in_progress":{"external_unique_id":"ext-1"}}"#, token: api.world.tokens.networkA)
@@ -45,9 +45,9 @@ struct FindCallsTests {
         }
     }
 
-    @Test(arguments: ["8555595599", "855-559-5599", "+18555595599", "18555595599", "(855)%20559.5599", "1%20855%20559%205599"])
-    func phoneNumbersMatchInAnyCommonFormat(_ destination: String) async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available, ["8555595599", "855-559-5599", "+18555595599", "18555595599", "(855)%20559.5599", "1%20855%20559%205599"])
+    func phoneNumbersMatchInAnyCommonFormat(_ backend: StoreBackend, _ destination: String) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", calling: "+1 530 999 9999", destination: "8555595599")
             let reply = try await api.find(
                 api.networkA + "&calling_phone_number=530.999.9999&destination_phone_number=\(destination)",
@@ -56,8 +56,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func networkDefaultCountryAppliesToNationalNumbers() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func networkDefaultCountryAppliesToNationalNumbers(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let network = api.world.networkB
             let reply = try await api.events(
                 #"{"event":"call_bridged","transaction_id":"UK1","network_id":\#(network.id),"occurred_at":"2022-12-10T13:49:00Z","calling_phone_number":"07700 900123","destination_phone_number":"020 7946 0958"}"#)
@@ -69,8 +69,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func organizationTypeIsCaseInsensitiveAndJSONSuffixOptional() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func organizationTypeIsCaseInsensitiveAndJSONSuffixOptional(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
             #expect(try await api.find("id=\(api.world.networkA.id)&organization_type=Network", token: token).calls.count == 1)
@@ -79,16 +79,16 @@ struct FindCallsTests {
         }
     }
 
-    @Test func noMatchIsAnEmptyList() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func noMatchIsAnEmptyList(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.find(api.networkA, token: api.world.tokens.networkA)
             #expect(reply.status == 200 && reply.text == #"{"current_calls":[]}"#)
             #expect(reply.headers[.contentType] == "application/json; charset=utf-8")
         }
     }
 
-    @Test func invalidParamsAre403NamingEachParam() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func invalidParamsAre403NamingEachParam(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let token = api.world.tokens.networkA
             let missing = try await api.find("", token: token)
             #expect(missing.status == 403)
@@ -106,8 +106,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func callObjectHasEveryRequiredFieldAndOnlyKnownOptionalOnes() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func callObjectHasEveryRequiredFieldAndOnlyKnownOptionalOnes(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             try await api.bridge(
                 "T2", advertiser: api.world.advertiserA1.id, at: "2022-12-10T13:50:00.000Z",
@@ -136,8 +136,8 @@ struct FindCallsTests {
         }
     }
 
-    @Test func callerIDsThatAreNotNumbersAreKeptAsReported() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func callerIDsThatAreNotNumbersAreKeptAsReported(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.bridge("T1", calling: "  anonymous ")
             #expect(reply.statuses == ["applied"])
             let call = try await api.find(api.networkA, token: api.world.tokens.networkA).calls.first

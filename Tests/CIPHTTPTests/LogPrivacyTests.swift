@@ -33,8 +33,9 @@ final class CapturedLog: Sendable {
 
 @Suite("Logs never hold tokens (SPEC 2.1)")
 struct LogPrivacyTests {
-    @Test func tokensInHeaderQueryAndBodyNeverReachTheLog() async throws {
-        let world = try await Fixture.make()
+    @Test(arguments: StoreBackend.available)
+    func tokensInHeaderQueryAndBodyNeverReachTheLog(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
         let captured = CapturedLog()
         var logger = Logger(label: "cip-test") { captured.handler(label: $0) }
         logger.logLevel = .trace

@@ -9,8 +9,9 @@ import Testing
 
 @Suite("Expiry and retention on the service's clock (SPEC 4, 5)")
 struct MaintenanceTests {
-    @Test func silentCallsExpireAndCompletedCallsArePurged() async throws {
-        let world = try await Fixture.make()
+    @Test(arguments: StoreBackend.available)
+    func silentCallsExpireAndCompletedCallsArePurged(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
         let clock = ManualClock()
         let metrics = ServiceMetrics()
         let services = APIServices(store: world.store, settings: APISettings(), clock: clock.function, metrics: metrics)

@@ -11,8 +11,8 @@ struct MetricsTests {
         return nil
     }
 
-    @Test func metricsArePresentAndChangeAsRequestsAreServed() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func metricsArePresentAndChangeAsRequestsAreServed(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let route = #"cip_http_requests_total{route="/api/{version}/calls_in_progress/current_calls.json",method="GET",status="200"}"#
             let before = try await api.request(.get, "/metrics")
             #expect(before.status == 200)

@@ -11,8 +11,9 @@ import Testing
 
 @Suite("cip simulate against a live server")
 struct SimulatorTests {
-    @Test func simulatedTrafficIsAcceptedAndStartsAtSteadyState() async throws {
-        let store = try await StoreBackend.sqlite.makeStore()
+    @Test(arguments: StoreBackend.available)
+    func simulatedTrafficIsAcceptedAndStartsAtSteadyState(_ backend: StoreBackend) async throws {
+        let store = try await backend.makeStore()
         let seed = try #require(try await DemoSeed.seedIfEmpty(store))
         let app = Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())))
         try await app.test(.live) { client in

@@ -10,8 +10,8 @@ struct TelephonyFeedTests {
 
     static let phones = #","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599""#
 
-    @Test func seedExampleIsApplied() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func seedExampleIsApplied(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.events(
                 """
                 {"event":"call_bridged","transaction_id":"01FMTK644Z9D-3FPEY1REX8JSZB","network_id":\(api.world.networkA.id),
@@ -26,8 +26,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func batchesAnswerOneResultPerEventInOrder() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func batchesAnswerOneResultPerEventInOrder(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let net = api.world.networkA.id
             let events = [
                 Self.event("call_bridged", "T1", network: net, at: "2022-12-10T13:00:00Z", Self.phones),
@@ -48,8 +48,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func endedCallsDisappearAndStayEnded() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func endedCallsDisappearAndStayEnded(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let net = api.world.networkA.id
             try await api.bridge("T1", at: "2022-12-10T13:00:00Z")
             #expect(try await api.end("T1", at: "2022-12-10T13:05:00Z").statuses == ["applied"])
@@ -61,16 +61,16 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func anEndBeforeItsBridgeIsRecordedSoTheBridgeIsIgnored() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func anEndBeforeItsBridgeIsRecordedSoTheBridgeIsIgnored(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             #expect(try await api.end("LATE", at: "2022-12-10T13:05:00Z").statuses == ["applied"])
             #expect(try await api.bridge("LATE", at: "2022-12-10T13:00:00Z").statuses == ["ignored"])
             #expect(try await api.find(api.networkA, token: api.world.tokens.networkA).calls.isEmpty)
         }
     }
 
-    @Test func rejectedEventsSayWhyAndDoNotStopOthers() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func rejectedEventsSayWhyAndDoNotStopOthers(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let net = api.world.networkA.id
             let events = [
                 Self.event("call_bridged", "R1", network: net, at: "2022-12-10T13:00:00Z", #","calling_phone_number":"530-999-9999","destination_phone_number":"12""#),
@@ -99,8 +99,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func transactionIDsAreGlobalAcrossNetworks() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func transactionIDsAreGlobalAcrossNetworks(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("SHARED")
             let other = Self.event("call_bridged", "SHARED", network: api.world.networkB.id, at: "2022-12-10T14:00:00Z", Self.phones)
             let reply = try await api.events(other)
@@ -109,8 +109,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func eventsWithoutNetworkIDUseTheStoredCallsNetwork() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func eventsWithoutNetworkIDUseTheStoredCallsNetwork(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let reply = try await api.events(#"{"event":"call_updated","transaction_id":"T1","occurred_at":"2022-12-10T13:59:00Z","call_status":"transferring"}"#)
             #expect(reply.statuses == ["applied"])
@@ -118,8 +118,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func aBridgeWithoutTransactionIDGetsAGeneratedOne() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func aBridgeWithoutTransactionIDGetsAGeneratedOne(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.events(#"{"event":"call_bridged","network_id":\#(api.world.networkA.id),"occurred_at":"2022-12-10T13:00:00Z"\#(Self.phones)}"#)
             #expect(reply.statuses == ["applied"])
             let generated = try #require(reply.results.first?["transaction_id"]?.stringValue)
@@ -128,8 +128,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func batchesOverOneThousandEventsAre403() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func batchesOverOneThousandEventsAre403(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             let net = api.world.networkA.id
             let events = (0..<1001).map { Self.event("call_bridged", "B\($0)", network: net, at: "2022-12-10T13:00:00Z", Self.phones) }
             let reply = try await api.events(#"{"events":[\#(events.joined(separator: ","))]}"#)
@@ -141,8 +141,8 @@ struct TelephonyFeedTests {
         }
     }
 
-    @Test func endedCallsKeepWhatWasWrittenOnThem() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func endedCallsKeepWhatWasWrittenOnThem(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", extra: #","custom_data":[{"name":"utm_source","value":"google.com","source":"DynamicAttribution"}]"#)
             _ = try await api.update(api.networkA + "&transaction_id=T1", #"{"call_in_progress":{"external_unique_id":"kept","custom_data":[{"name":"Stage","value":"Won"}]}}"#, token: api.world.tokens.networkA)
             try await api.end("T1")

@@ -6,8 +6,8 @@ import Testing
 struct UpdateCallTests {
     static func body(_ inner: String) -> String { #"{"call_in_progress":{\#(inner)}}"# }
 
-    @Test func setsExternalIDAndCustomDataWithPutAndPost() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func setsExternalIDAndCustomDataWithPutAndPost(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
             let reply = try await api.update(
@@ -28,8 +28,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func valuesAreCoercedByFieldType() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func valuesAreCoercedByFieldType(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let reply = try await api.update(
                 api.networkA + "&transaction_id=T1",
@@ -43,8 +43,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func invalidUpdateChangesNothingAndNamesEveryOffendingPart() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func invalidUpdateChangesNothingAndNamesEveryOffendingPart(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
             let long = String(repeating: "x", count: 256)
@@ -64,8 +64,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func bodyShapeErrorsAre403() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func bodyShapeErrorsAre403(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
             let query = api.networkA + "&transaction_id=T1"
@@ -82,8 +82,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func externalIDIsUniqueAmongTheNetworksLiveCalls() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func externalIDIsUniqueAmongTheNetworksLiveCalls(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             try await api.bridge("T2")
             let token = api.world.tokens.networkA
@@ -102,8 +102,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func updatesOfCallsNotInProgressAre404() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func updatesOfCallsNotInProgressAre404(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
             try await api.bridge("GONE")
             try await api.end("GONE")
@@ -120,8 +120,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func repeatingAnUpdateGivesTheSameResultAndState() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func repeatingAnUpdateGivesTheSameResultAndState(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let query = api.networkA + "&transaction_id=T1"
             let body = Self.body(#""external_unique_id":"r1","custom_data":[{"name":"Stage","value":"New"}]"#)
@@ -131,8 +131,8 @@ struct UpdateCallTests {
         }
     }
 
-    @Test func fieldsOfAnotherNetworkAreNotAccepted() async throws {
-        try await withAPI { (api: APITester) async throws in
+    @Test(arguments: StoreBackend.available) func fieldsOfAnotherNetworkAreNotAccepted(_ backend: StoreBackend) async throws {
+        try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.events(#"{"event":"call_bridged","transaction_id":"B1","network_id":\#(api.world.networkB.id),"occurred_at":"2022-12-10T13:49:00Z","calling_phone_number":"+15309999999","destination_phone_number":"+18555595599"}"#)
             let query = "id=\(api.world.networkB.id)&organization_type=network&transaction_id=B1"
             let reply = try await api.update(query, Self.body(#""custom_data":[{"name":"Stage","value":"New"}]"#), token: api.world.tokens.networkB)
