@@ -25,10 +25,12 @@ struct CallsCommand: AsyncParsableCommand {
                 since: try since.map { try Self.time($0, flag: "--since") },
                 until: try until.map { try Self.time($0, flag: "--until") })
             let output = LineWriter(showProgress: isatty(STDERR_FILENO) == 1)
-            try await database.openStore().forEachCompletedCall(filter) { call in
-                var writer = JSONWriter()
-                writer.writeCall(call, asCompleted: true)
-                output.write(writer.text)
+            try await database.withStore { store in
+                try await store.forEachCompletedCall(filter) { call in
+                    var writer = JSONWriter()
+                    writer.writeCall(call, asCompleted: true)
+                    output.write(writer.text)
+                }
             }
             output.finish()
         }

@@ -35,9 +35,12 @@ struct TokenCommand: AsyncParsableCommand {
                 organization = OrganizationRef(type: type, id: try checkID(id, flag: "--id"))
             }
             let text = TokenGenerator.newToken()
-            let record = try await database.openStore().createToken(
-                hash: TokenHash(of: text), kind: telephony ? .telephony : .organization, organization: organization,
-                scope: tokenScope, description: description, createdAt: .now())
+            let owner = organization
+            let record = try await database.withStore { store in
+                try await store.createToken(
+                    hash: TokenHash(of: text), kind: telephony ? .telephony : .organization, organization: owner,
+                    scope: tokenScope, description: description, createdAt: .now())
+            }
             printJSONLine { writer in
                 writer.key("token")
                 writer.string(text)
@@ -65,7 +68,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            for token in try await database.openStore().listTokens() {
+            for token in try await database.withStore({ try await $0.listTokens() }) {
                 printJSONLine { writer in writer.writeTokenSummary(token) }
             }
         }
@@ -78,21 +81,23 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "The token's id (from `token list`).") var id: Int64?
 
         func run() async throws {
-            let store = try await database.openStore()
-            let tokenID: Int64
-            switch (token, id) {
-            case (let text?, nil):
-                guard let record = try await store.token(hash: TokenHash(of: text)) else {
-                    throw CatalogError.unknown("token")
+            let revoked = try await database.withStore { store in
+                let tokenID: Int64
+                switch (token, id) {
+                case (let text?, nil):
+                    guard let record = try await store.token(hash: TokenHash(of: text)) else {
+                        throw CatalogError.unknown("token")
+                    }
+                    tokenID = record.id
+                case (nil, let id?):
+                    tokenID = try checkID(id, flag: "--id")
+                default:
+                    throw CatalogError.invalidArgument("give exactly one of --token and --id")
                 }
-                tokenID = record.id
-            case (nil, let id?):
-                tokenID = try checkID(id, flag: "--id")
-            default:
-                throw CatalogError.invalidArgument("give exactly one of --token and --id")
-            }
-            guard let revoked = try await store.revokeToken(id: tokenID) else {
-                throw CatalogError.unknown("token \(tokenID)")
+                guard let revoked = try await store.revokeToken(id: tokenID) else {
+                    throw CatalogError.unknown("token \(tokenID)")
+                }
+                return revoked
             }
             printJSONLine { writer in
                 writer.key("id")

@@ -48,7 +48,9 @@ struct NetworkCommand: AsyncParsableCommand {
                 let known = CountryNumbering.known.keys.sorted().joined(separator: ", ")
                 throw CatalogError.invalidArgument("--country must be one of \(known)")
             }
-            let network = try await database.openStore().createNetwork(name: name, country: numbering.isoCode)
+            let network = try await database.withStore { store in
+                try await store.createNetwork(name: name, country: numbering.isoCode)
+            }
             printJSONLine { writer in
                 writer.key("id")
                 writer.integer(network.id)
@@ -72,9 +74,12 @@ struct AdvertiserCommand: AsyncParsableCommand {
         @Option(help: "The network's own id for this advertiser.") var idFromNetwork: String?
 
         func run() async throws {
-            let advertiser = try await database.openStore().createAdvertiser(
-                networkID: try checkID(network, flag: "--network"), name: try checkName(name),
-                idFromNetwork: try idFromNetwork.map { try checkName($0, flag: "--id-from-network") })
+            let networkID = try checkID(network, flag: "--network")
+            let name = try checkName(name)
+            let fromNetwork = try idFromNetwork.map { try checkName($0, flag: "--id-from-network") }
+            let advertiser = try await database.withStore { store in
+                try await store.createAdvertiser(networkID: networkID, name: name, idFromNetwork: fromNetwork)
+            }
             printJSONLine { writer in
                 writer.key("id")
                 writer.integer(advertiser.id)
@@ -110,9 +115,12 @@ struct FieldCommand: AsyncParsableCommand {
             if let tooLong = allowedValue.first(where: { $0.isEmpty || $0.count > 255 }) {
                 throw CatalogError.invalidArgument("--allowed-value \"\(tooLong)\" must be 1 to 255 characters")
             }
-            let field = try await database.openStore().createField(
-                networkID: try checkID(network, flag: "--network"), name: try checkName(name), dataType: dataType,
-                allowedValues: allowedValue)
+            let networkID = try checkID(network, flag: "--network")
+            let name = try checkName(name)
+            let field = try await database.withStore { store in
+                try await store.createField(
+                    networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValue)
+            }
             printJSONLine { writer in
                 writer.key("network_id")
                 writer.integer(field.networkID)

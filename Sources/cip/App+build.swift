@@ -21,10 +21,9 @@ struct ServeConfiguration {
 }
 
 /// The composition root: opens the store, wires the routes and returns the application to run.
-func buildApplication(_ configuration: ServeConfiguration) async throws -> some ApplicationProtocol {
-    var logger = Logger(label: "cip")
-    logger.logLevel = configuration.logLevel
-    let store = try await configuration.database.openStore(logger: logger)
+func buildApplication(_ configuration: ServeConfiguration, store: any CallStore, logger: Logger) async throws
+    -> some ApplicationProtocol
+{
     let clock: @Sendable () -> Timestamp = Timestamp.now
     let metrics = ServiceMetrics()
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)

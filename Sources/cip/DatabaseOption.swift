@@ -10,14 +10,32 @@ struct DatabaseOption: ParsableArguments {
         help: "SQLite file path, or a postgres:// URL (env CIP_DATABASE).")
     var database: String = Environment.value("CIP_DATABASE") ?? "./cip.sqlite"
 
-    /// Opens the configured store and brings its schema up to date.
-    func openStore(logger: Logger = Logger(label: "cip.store")) async throws -> any CallStore {
-        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            throw ValidationError("PostgreSQL is not supported by this build yet; use an SQLite file path")
+    /// Admin commands print only their result and one-line errors.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "cip.store")
+        logger.logLevel = .error
+        return logger
+    }
+
+    var isPostgres: Bool { database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") }
+
+    /// Runs `body` with the configured store, its schema brought up to date. A PostgreSQL store's
+    /// connection pool runs for as long as `body` does.
+    func withStore<T>(logger: Logger = DatabaseOption.quietLogger, _ body: (any CallStore) async throws -> T)
+        async throws -> T
+    {
+        guard isPostgres else {
+            let store = try SQLiteCallStore(path: database, logger: logger)
+            try await store.migrate()
+            return try await body(store)
         }
-        let store = try SQLiteCallStore(path: database, logger: logger)
+        let store = try PostgresCallStore(url: database, logger: logger)
+        let pool = Task { await store.client.run() }
+        defer { pool.cancel() }
+        // Give the pool's task a moment to start, so the first lease does not find it idle (and warn).
+        try await Task.sleep(for: .milliseconds(20))
         try await store.migrate()
-        return store
+        return try await body(store)
     }
 }
 

@@ -58,14 +58,18 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let app = try await buildApplication(
-            ServeConfiguration(
-                host: host, port: port, database: database, logLevel: Logger.Level(rawValue: effectiveLogLevel) ?? .info,
-                demoCallsPerSecond: demo ? demoRate : nil,
-                settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit),
-                retention: RetentionSettings(
-                    callExpiry: callExpiry.duration, completedRetention: retention.duration,
-                    interval: maintenanceInterval.duration)))
-        try await app.runService()
+        var logger = Logger(label: "cip")
+        logger.logLevel = Logger.Level(rawValue: effectiveLogLevel) ?? .info
+        let configuration = ServeConfiguration(
+            host: host, port: port, database: database, logLevel: logger.logLevel,
+            demoCallsPerSecond: demo ? demoRate : nil,
+            settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit),
+            retention: RetentionSettings(
+                callExpiry: callExpiry.duration, completedRetention: retention.duration,
+                interval: maintenanceInterval.duration))
+        try await database.withStore(logger: logger) { store in
+            let app = try await buildApplication(configuration, store: store, logger: logger)
+            try await app.runService()
+        }
     }
 }

@@ -109,6 +109,14 @@ enum HTTP {
     static func send(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws
         -> (Int, JSONValue)
     {
+        let (status, json, _) = try await exchange(method, url, token: token, body: body)
+        return (status, json)
+    }
+
+    /// Like `send`, with the response's headers.
+    static func exchange(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws
+        -> (Int, JSONValue, [String: String])
+    {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.timeoutInterval = 10
@@ -118,7 +126,11 @@ enum HTTP {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return (status, JSONValue.parse(data) ?? .null)
+        let http = response as? HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (key, value) in http?.allHeaderFields ?? [:] {
+            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
+        }
+        return (http?.statusCode ?? 0, JSONValue.parse(data) ?? .null, headers)
     }
 }
