@@ -14,7 +14,7 @@ public final class PostgresCallStore: CallStore {
     private let logger: Logger
     private let deadline: Duration
 
-    public init(url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(3))
+    public init(url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(5))
         throws
     {
         self.client = PostgresClient(configuration: try PostgresURL.configuration(from: url), backgroundLogger: logger)

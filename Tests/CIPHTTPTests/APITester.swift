@@ -4,6 +4,7 @@ import CIPStore
 import CIPTestSupport
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 
 let base = "/api/2022-08-01"
@@ -83,7 +84,8 @@ func withAPI(
     _ test: @escaping @Sendable (APITester) async throws -> Void
 ) async throws {
     let world = try await Fixture.make(on: backend)
-    let app = Application(router: buildRouter(services: APIServices(store: world.store, settings: settings)))
+    let app = Application(
+        router: buildRouter(services: APIServices(store: world.store, settings: settings)), logger: quietTestLogger)
     try await app.test(setup) { client in
         try await test(APITester(client: client, world: world))
     }

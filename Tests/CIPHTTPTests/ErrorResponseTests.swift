@@ -127,7 +127,7 @@ struct ErrorResponseTests {
         sqlite.arguments = [path, "DROP TABLE calls;"]
         try sqlite.run()
         sqlite.waitUntilExit()
-        let app = Hummingbird.Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())))
+        let app = Hummingbird.Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
         try await app.test(.router) { client in
             let response = try await client.executeRequest(
                 uri: "\(base)/calls_in_progress/current_calls.json?id=\(network.id)&organization_type=network",

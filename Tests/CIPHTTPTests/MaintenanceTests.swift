@@ -18,7 +18,7 @@ struct MaintenanceTests {
         let maintenance = MaintenanceService(
             store: world.store, settings: RetentionSettings(), clock: clock.function, metrics: metrics,
             logger: Logger(label: "test"))
-        let app = Application(router: buildRouter(services: services))
+        let app = Application(router: buildRouter(services: services), logger: quietTestLogger)
         try await app.test(.router) { client in
             let api = APITester(client: client, world: world)
             // The sender's occurred_at is years old; only the service's clock counts.

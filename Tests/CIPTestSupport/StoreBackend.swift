@@ -27,7 +27,9 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
             return store
         case .postgres:
             let url = try await Self.freshPostgresDatabase()
-            let store = try PostgresCallStore(url: url, logger: Logger(label: "test.postgres"))
+            // Many tests share two cores and one server: waiting for a connection may take a while,
+            // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
+            let store = try PostgresCallStore(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
             Task { await store.client.run() }
             try await store.migrate()
             return store
