@@ -168,30 +168,22 @@ public final class SQLiteCallStore: CallStore {
         """
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
-        var conditions = ["live = 1"]
-        var arguments: StatementArguments = []
+        var clause = WhereClause("live = 1")
         switch query.scope.organization.ref.type {
-        case .network: conditions.append("network_id = ?")
-        case .advertiser: conditions.append("advertiser_id = ?")
+        case .network: clause.and("network_id", query.scope.organization.ref.id)
+        case .advertiser: clause.and("advertiser_id", query.scope.organization.ref.id)
         }
-        arguments += [query.scope.organization.ref.id]
-        if let transactionID = query.transactionID {
-            conditions.append("transaction_id = ?")
-            arguments += [transactionID]
-        }
-        if let externalUniqueID = query.externalUniqueID {
-            conditions.append("external_unique_id = ?")
-            arguments += [externalUniqueID]
-        }
+        if let transactionID = query.transactionID { clause.and("transaction_id", transactionID) }
+        if let externalUniqueID = query.externalUniqueID { clause.and("external_unique_id", externalUniqueID) }
         if let pair = query.phonePair {
-            conditions.append("calling_phone_number = ? AND destination_phone_number = ?")
-            arguments += [pair.calling, pair.destination]
+            clause.and("calling_phone_number", pair.calling)
+            clause.and("destination_phone_number", pair.destination)
         }
         let sql = """
-            SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))
+            SELECT \(Self.callColumns) FROM calls WHERE \(clause.sql)
             ORDER BY transfer_start DESC, transaction_id ASC
             """
-        let bound = arguments
+        let bound = clause.arguments
         return try await read { db in
             try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound).map(Self.decodeCall)
         }
@@ -200,18 +192,14 @@ public final class SQLiteCallStore: CallStore {
     public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
         -> CallRecord
     {
-        var conditions = ["live = 1"]
-        var arguments: StatementArguments = []
-        if let transactionID = selector.transactionID {
-            conditions.append("transaction_id = ?")
-            arguments += [transactionID]
-        }
+        var clause = WhereClause("live = 1")
+        if let transactionID = selector.transactionID { clause.and("transaction_id", transactionID) }
         if let externalUniqueID = selector.externalUniqueID {
-            conditions.append("network_id = ? AND external_unique_id = ?")
-            arguments += [scope.organization.networkID, externalUniqueID]
+            clause.and("network_id", scope.organization.networkID)
+            clause.and("external_unique_id", externalUniqueID)
         }
-        let sql = "SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))"
-        let bound = arguments
+        let sql = "SELECT \(Self.callColumns) FROM calls WHERE \(clause.sql)"
+        let bound = clause.arguments
         return try await write { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound)
             guard let record = rows.map(Self.decodeCall).first(where: scope.contains) else {
@@ -317,29 +305,16 @@ public final class SQLiteCallStore: CallStore {
         _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
     ) async throws {
         // Calls recorded only by an early call_ended were never bridged: they are not completed calls.
-        var conditions = ["live = 0", "destination_phone_number <> ''"]
-        var arguments: StatementArguments = []
-        if let networkID = filter.networkID {
-            conditions.append("network_id = ?")
-            arguments += [networkID]
-        }
-        if let advertiserID = filter.advertiserID {
-            conditions.append("advertiser_id = ?")
-            arguments += [advertiserID]
-        }
-        if let since = filter.since {
-            conditions.append("ended_at >= ?")
-            arguments += [since.milliseconds]
-        }
-        if let until = filter.until {
-            conditions.append("ended_at < ?")
-            arguments += [until.milliseconds]
-        }
+        var clause = WhereClause("live = 0 AND destination_phone_number <> ''")
+        if let networkID = filter.networkID { clause.and("network_id", networkID) }
+        if let advertiserID = filter.advertiserID { clause.and("advertiser_id", advertiserID) }
+        if let since = filter.since { clause.and("ended_at", since.milliseconds, comparison: ">=") }
+        if let until = filter.until { clause.and("ended_at", until.milliseconds, comparison: "<") }
         let sql = """
-            SELECT \(Self.callColumns) FROM calls WHERE \(conditions.joined(separator: " AND "))
+            SELECT \(Self.callColumns) FROM calls WHERE \(clause.sql)
             ORDER BY ended_at, transaction_id
             """
-        let bound = arguments
+        let bound = clause.arguments
         try await read { db in
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: bound)
             while let row = try cursor.next() {
@@ -441,5 +416,22 @@ public final class SQLiteCallStore: CallStore {
         {
             throw CatalogError.duplicateName(what)
         }
+    }
+}
+
+/// Builds `… AND column = ?` conditions with bound arguments; column names are code, never input.
+private struct WhereClause {
+    private var conditions: [String]
+    private(set) var arguments: StatementArguments = []
+
+    init(_ first: String) {
+        conditions = [first]
+    }
+
+    var sql: String { conditions.joined(separator: " AND ") }
+
+    mutating func and(_ column: String, _ value: some DatabaseValueConvertible, comparison: String = "=") {
+        conditions.append("\(column) \(comparison) ?")
+        arguments += [value]
     }
 }
