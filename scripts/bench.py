@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Measures a release build of cip against its own HTTP floor (/health), on this machine.
+
+Starts `cip serve` on a throwaway database, loads N live calls through the telephony feed in batches
+of 1,000, then runs wrk on each route right after wrk on /health, so that every figure is also a
+ratio to the floor taken in the same minute. Prints one Markdown table (see BENCHMARKS.md).
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CALLS_PER_ADVERTISER = 100
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def admin(binary, database, *arguments):
+    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def request(conn, method, path, token, body=None):
+    headers = {"Authorization": token}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def create_advertisers(binary, database, network, count):
+    """Through `cip admin` for small counts; in one SQL statement for the ten thousand of a million calls."""
+    if count <= 1000:
+        return [admin(binary, database, "advertiser", "create", "--network", str(network), "--name", f"A{i}")["id"]
+                for i in range(count)]
+    sql = (f"INSERT INTO advertisers (network_id, name) "
+           f"SELECT {network}, 'A' || n FROM generate_series(1, {count}) AS n")
+    if database.startswith("postgres"):
+        subprocess.run(["psql", "-q", database, "-c", sql], check=True)
+        listing = subprocess.run(["psql", "-At", database, "-c", f"SELECT id FROM advertisers WHERE network_id = {network} ORDER BY id"],
+                                 check=True, capture_output=True, text=True).stdout
+    else:
+        sql = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
+               f"INSERT INTO advertisers (network_id, name) SELECT {network}, 'A' || i FROM n")
+        subprocess.run(["sqlite3", database, sql], check=True)
+        listing = subprocess.run(["sqlite3", database, f"SELECT id FROM advertisers WHERE network_id = {network} ORDER BY id"],
+                                 check=True, capture_output=True, text=True).stdout
+    return [int(line) for line in listing.split()]
+
+
+def calling(i):
+    return f"530{2000000 + i:07d}"
+
+
+def destination(advertiser_index):
+    return f"855{2000000 + advertiser_index:07d}"
+
+
+def load_calls(port, token, network, advertisers, count):
+    """Bridges `count` calls in batches of 1,000; returns durable events per second."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    start = time.perf_counter()
+    for first in range(0, count, 1000):
+        events = []
+        for i in range(first, min(first + 1000, count)):
+            index = i % len(advertisers)
+            events.append({
+                "event": "call_bridged", "transaction_id": f"B{i:07d}", "network_id": network,
+                "advertiser_id": advertisers[index], "occurred_at": "2026-01-01T00:00:00.000Z",
+                "calling_phone_number": "+1" + calling(i), "destination_phone_number": "+1" + destination(index),
+                "custom_data": [{"name": "Source", "value": "bench", "source": "Ivr"}],
+            })
+        status, body = request(conn, "POST", "/api/2022-08-01/telephony/call_events.json", token,
+                               json.dumps({"events": events}))
+        results = json.loads(body)["results"] if status == 200 else []
+        if status != 200 or any(r["status"] != "applied" for r in results):
+            sys.exit(f"bench: loading failed at call {first}: {status} {body[:300]!r}")
+    return count / (time.perf_counter() - start)
+
+
+def set_external_ids(port, token, network, count):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for i in range(count):
+        status, body = request(
+            conn, "PUT", f"/api/2022-08-01/calls_in_progress.json?id={network}&organization_type=network&transaction_id=B{i:07d}",
+            token, json.dumps({"call_in_progress": {"external_unique_id": f"E{i:07d}"}}))
+        if status != 200:
+            sys.exit(f"bench: setting external ids failed: {status} {body[:200]!r}")
+
+
+def lua_script(folder, name, method, path_expression, low, high, token, body=None):
+    """A wrk script whose requests go to `path_expression` (Lua, using a random `i` in [low, high])."""
+    path = os.path.join(folder, name + ".lua")
+    body_line = f"local body = {json.dumps(json.dumps(body))}" if body else "local body = nil"
+    with open(path, "w") as script:
+        script.write(f"""
+math.randomseed(os.time())
+local headers = {{ ["Authorization"] = "{token}", ["Content-Type"] = "application/json" }}
+{body_line}
+request = function()
+  local i = math.random({low}, {high})
+  return wrk.format("{method}", {path_expression}, headers, body)
+end
+""")
+    return path
+
+
+def run_wrk(port, seconds, script=None, path="/health"):
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(percent):
+        match = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": latency(50), "p99": latency(99), "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--database", help="a postgres:// URL of an empty database; SQLite in a temporary folder otherwise")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--external-ids", type=int, default=10_000)
+    options = parser.parse_args()
+
+    folder = tempfile.mkdtemp(prefix="cip-bench-")
+    database = options.database or os.path.join(folder, "bench.sqlite")
+    count = options.calls
+    network = admin(options.binary, database, "network", "create", "--name", f"Bench {os.getpid()}")["id"]
+    advertisers = create_advertisers(options.binary, database, network, max(1, count // CALLS_PER_ADVERTISER))
+    admin(options.binary, database, "field", "create", "--network", str(network), "--name", "Source", "--type", "short-text")
+    admin(options.binary, database, "field", "create", "--network", str(network), "--name", "Stage", "--type", "short-text")
+    org = admin(options.binary, database, "token", "create", "--organization-type", "network", "--id", str(network))["token"]
+    telephony = admin(options.binary, database, "token", "create", "--telephony")["token"]
+
+    port = free_port()
+    server = subprocess.Popen([options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"])
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(0.5)
+        rss_before = rss_kib(server.pid)
+        events_per_second = load_calls(port, telephony, network, advertisers, count)
+        rss_after = rss_kib(server.pid)
+        external_ids = min(options.external_ids, count)
+        set_external_ids(port, org, network, external_ids)
+
+        list_ms = None
+        if count <= 100_000:
+            # A million calls make a half-gigabyte response: listing is measured where it is a real use.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            timings = []
+            for _ in range(5):
+                start = time.perf_counter()
+                status, body = request(conn, "GET", f"/api/2022-08-01/calls_in_progress/current_calls.json?id={network}&organization_type=network", org)
+                timings.append((time.perf_counter() - start) * 1000)
+                assert status == 200 and body.count(b'"transaction_id"') == count, "listing did not return every call"
+            list_ms = statistics.median(timings)
+
+        base = f"/api/2022-08-01/calls_in_progress/current_calls.json?id={network}&organization_type=network"
+        update = f"/api/2022-08-01/calls_in_progress.json?id={network}&organization_type=network"
+        advertiser_list = "/api/2022-08-01/calls_in_progress/current_calls.json?organization_type=advertiser&id="
+        # Ten-digit numbers without +1, so that normalization is on the request path.
+        pair = (f'string.format("{base}&calling_phone_number=530%07d&destination_phone_number=855%07d", '
+                f"2000000 + i, 2000000 + i % {len(advertisers)})")
+        routes = [
+            ("GET by transaction_id", lua_script(
+                folder, "txid", "GET", f'string.format("{base}&transaction_id=B%07d", i)', 0, count - 1, org)),
+            ("GET by phone pair", lua_script(folder, "pair", "GET", pair, 0, count - 1, org)),
+            ("GET by external_unique_id", lua_script(
+                folder, "eid", "GET", f'string.format("{base}&external_unique_id=E%07d", i)', 0, external_ids - 1, org)),
+            (f"GET one advertiser's calls (~{CALLS_PER_ADVERTISER})", lua_script(
+                folder, "adv", "GET", f'"{advertiser_list}" .. i', advertisers[0], advertisers[-1], org)),
+            ("PUT custom data (durable)", lua_script(
+                folder, "put", "PUT", f'string.format("{update}&transaction_id=B%07d", i)', 0, count - 1, org,
+                body={"call_in_progress": {"custom_data": [{"name": "Stage", "value": "benchmarked"}]}})),
+        ]
+        rows = []
+        for name, script in routes:
+            floor = run_wrk(port, options.duration)
+            measured = run_wrk(port, options.duration, script)
+            rows.append((name, measured, floor))
+    finally:
+        server.terminate()
+        server.wait()
+
+    backend = "PostgreSQL" if options.database else "SQLite"
+    print(f"\ncip {backend}, {count:,} live calls, wrk -t1 -c32 -d{options.duration}s, {os.cpu_count()} cores\n")
+    print("| route | req/s | p50 ms | p99 ms | non-2xx | /health req/s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, measured, floor in rows:
+        print(f"| {name} | {measured['rps']:,.0f} | {measured['p50']:.2f} | {measured['p99']:.2f} | {measured['non2xx']} "
+              f"| {floor['rps']:,.0f} | {measured['rps'] / floor['rps']:.2f} |")
+    print(f"| telephony feed (batches of 1,000, durable) | {events_per_second:,.0f} events/s | | | 0 | | |")
+    if list_ms is not None:
+        print(f"\nlist a whole network of {count:,} calls: {list_ms:.0f} ms (median of 5)")
+    print(f"server memory per live call: {max(0, rss_after - rss_before) * 1024 / count:,.0f} bytes "
+          f"(RSS {rss_before:,} KiB before loading, {rss_after:,} KiB after)")
+
+
+if __name__ == "__main__":
+    main()
