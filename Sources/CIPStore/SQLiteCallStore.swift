@@ -169,9 +169,13 @@ public final class SQLiteCallStore: CallStore {
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
         var clause = WhereClause("live = 1")
+        // With a phone pair, SQLite would still pick the scope's index because it matches the ORDER BY,
+        // and scan the whole network; `+` leaves the scope a plain check on the few rows the pair finds.
+        // (Transaction and external ids have unique indexes that SQLite prefers by itself.)
+        let prefix = query.phonePair != nil && query.externalUniqueID == nil ? "+" : ""
         switch query.scope.organization.ref.type {
-        case .network: clause.and("network_id", query.scope.organization.ref.id)
-        case .advertiser: clause.and("advertiser_id", query.scope.organization.ref.id)
+        case .network: clause.and(prefix + "network_id", query.scope.organization.ref.id)
+        case .advertiser: clause.and(prefix + "advertiser_id", query.scope.organization.ref.id)
         }
         if let transactionID = query.transactionID { clause.and("transaction_id", transactionID) }
         if let externalUniqueID = query.externalUniqueID { clause.and("external_unique_id", externalUniqueID) }

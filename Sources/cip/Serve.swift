@@ -28,11 +28,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical; info logs every request, and is the default but with --demo, where it is warning (env CIP_LOG_LEVEL).")
     var logLevel: String?
 
-    @Flag(help: "On an empty database, create a demo network and tokens, print them with curl commands, and keep simulated calls flowing.")
-    var demo = false
+    @Flag(
+        name: .customLong("demo"),
+        help: "On an empty database, create a demo network and tokens, print them with curl commands, and keep simulated calls flowing (env CIP_DEMO=1).")
+    var demoFlag = false
 
-    @Option(help: "New simulated calls per second with --demo.")
-    var demoRate: Double = 2
+    @Option(help: "New simulated calls per second with --demo (env CIP_DEMO_RATE).")
+    var demoRate: Double = Environment.value("CIP_DEMO_RATE").flatMap(Double.init) ?? 2
+
+    private var demo: Bool { demoFlag || ["1", "true", "yes"].contains(Environment.value("CIP_DEMO")?.lowercased() ?? "") }
 
     private var effectiveLogLevel: String { logLevel ?? Environment.value("CIP_LOG_LEVEL") ?? (demo ? "warning" : "info") }
 
