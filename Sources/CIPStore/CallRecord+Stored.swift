@@ -16,11 +16,11 @@ extension CallRecord {
     }
 
     static func attributes(fromJSON text: String) -> [String: JSONValue] {
-        JSONValue.parse(Data(text.utf8))?.objectValue ?? [:]
+        JSONValue.parse(text: text)?.objectValue ?? [:]
     }
 
     static func customData(fromJSON text: String) -> [String: CustomDataEntry] {
-        guard let members = JSONValue.parse(Data(text.utf8))?.objectValue else { return [:] }
+        guard let members = JSONValue.parse(text: text)?.objectValue else { return [:] }
         var entries: [String: CustomDataEntry] = [:]
         for (name, raw) in members {
             guard let object = raw.objectValue, let source = object["source"]?.stringValue else { continue }

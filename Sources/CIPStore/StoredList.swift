@@ -10,7 +10,7 @@ enum StoredList {
     }
 
     static func decode(_ text: String) -> [String] {
-        guard case .array(let elements)? = JSONValue.parse(Data(text.utf8)) else { return [] }
+        guard case .array(let elements)? = JSONValue.parse(text: text) else { return [] }
         return elements.compactMap(\.stringValue)
     }
 }
