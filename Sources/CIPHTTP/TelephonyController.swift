@@ -28,7 +28,7 @@ struct TelephonyController: Sendable {
 
         let receivedAt = services.clock()
         let storedNetworks = try await networksOfKnownCalls(rawEvents)
-        let catalog = try await catalogFor(rawEvents)
+        let catalog = try await catalogFor(rawEvents, knownNetworks: Set(storedNetworks.values))
         let parser = CallEventParser(catalog: catalog)
         var results: [EventResult?] = []
         var accepted: [(index: Int, event: CallEvent)] = []
@@ -77,8 +77,9 @@ struct TelephonyController: Sendable {
     }
 
     /// A catalog snapshot that knows every network and advertiser the events name, if they exist.
-    private func catalogFor(_ rawEvents: [JSONValue]) async throws -> Catalog {
-        var networks: Set<Int64> = []
+    private func catalogFor(_ rawEvents: [JSONValue], knownNetworks: Set<Int64>) async throws -> Catalog {
+        // Events of known calls may leave network_id out: their fields are looked up in the call's network.
+        var networks = knownNetworks
         var advertisers: Set<Int64> = []
         var fieldNames: Set<String> = []
         for raw in rawEvents {
