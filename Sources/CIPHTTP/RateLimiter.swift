@@ -21,7 +21,7 @@ final class RateLimiter: Sendable {
         let admitted = buckets.withLock { buckets -> Bool in
             var bucket = buckets[token] ?? Bucket(tokens: rate, updated: now)
             let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             bucket.tokens = min(rate, bucket.tokens + seconds * rate)
             bucket.updated = now
             let allowed = bucket.tokens >= 1

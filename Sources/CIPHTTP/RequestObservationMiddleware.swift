@@ -17,12 +17,11 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(
             route: route, method: request.method.rawValue, status: Int(response.status.code), duration: elapsed)
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         context.logger.info(
             "request",
             metadata: [
                 "method": "\(request.method)", "route": "\(route)", "status": "\(response.status.code)",
-                "duration_us": "\(micros)",
+                "duration_us": "\(elapsed.wholeMicroseconds)",
             ])
         return response
     }

@@ -47,10 +47,10 @@ public struct MaintenanceService: Service {
     public func runOnce() async throws -> (expired: Int, purged: Int) {
         let now = clock()
         let expired = try await store.expireCalls(
-            silentSince: Timestamp(milliseconds: now.milliseconds - settings.callExpiry.milliseconds), now: now)
+            silentSince: now.advanced(by: .zero - settings.callExpiry), now: now)
         metrics.recordExpired(expired)
         let purged = try await store.purgeCompletedCalls(
-            endedBefore: Timestamp(milliseconds: now.milliseconds - settings.completedRetention.milliseconds))
+            endedBefore: now.advanced(by: .zero - settings.completedRetention))
         metrics.recordPurged(purged)
         if expired > 0 || purged > 0 {
             logger.info("maintenance", metadata: ["expired": "\(expired)", "purged": "\(purged)"])
@@ -74,11 +74,5 @@ public struct MaintenanceService: Service {
                 try? await Task.sleep(for: settings.interval)
             }
         }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

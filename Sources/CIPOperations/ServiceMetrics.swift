@@ -40,7 +40,7 @@ public final class ServiceMetrics: Sendable {
             dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory
         ).increment()
         CoreMetrics.Timer(label: "cip_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+            .recordNanoseconds(duration.wholeNanoseconds)
     }
 
     public func recordEvent(_ status: EventStatus) {
@@ -68,11 +68,5 @@ public final class ServiceMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -31,7 +31,7 @@ struct ProgressReporter {
         let now = ContinuousClock.now
         let elapsed = now - lastReport
         guard final || elapsed >= .seconds(1) else { return }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let rate = seconds > 0 ? Double(stats.events - lastEvents) / seconds : 0
         lastEvents = stats.events
         lastReport = now

@@ -592,11 +592,6 @@ extension PSQLError {
     var sqlState: String? { serverInfo?[.sqlState] }
 }
 
-extension Duration {
-    var wholeMilliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-    }
-}
 
 /// Builds `WHERE … AND column = $n` clauses with bound values.
 struct QueryBuilder {

@@ -14,8 +14,7 @@ public final class ManualClock: Sendable {
     }
 
     public func advance(_ duration: Duration) {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        current.withLock { $0 += milliseconds }
+        current.withLock { $0 += duration.wholeMilliseconds }
     }
 
     /// The clock as the service takes it.
