@@ -59,17 +59,19 @@ struct TelephonyController: Sendable {
     }
 
     /// The network of each named call: stored, or given by an earlier event of the same request.
+    /// Read for every event, even those that give `network_id`, so that a rejection for a transaction
+    /// id of another network is reported with the event's other errors, not instead of them.
     private func networksOfKnownCalls(_ rawEvents: [JSONValue]) async throws -> [String: Int64] {
         var fromRequest: [String: Int64] = [:]
-        var missing: [String] = []
+        var named: [String] = []
         for raw in rawEvents {
             guard let transactionID = CallEventParser.transactionID(of: raw) else { continue }
             if let network = CallEventParser.networkID(of: raw) {
                 if fromRequest[transactionID] == nil { fromRequest[transactionID] = network }
             }
-            missing.append(transactionID)
+            named.append(transactionID)
         }
-        var networks = try await services.store.networkIDs(ofCalls: Array(Set(missing)))
+        var networks = try await services.store.networkIDs(ofCalls: Array(Set(named)))
         for (transactionID, network) in fromRequest where networks[transactionID] == nil {
             networks[transactionID] = network
         }
