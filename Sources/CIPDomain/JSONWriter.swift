@@ -1,39 +1,43 @@
-/// Writes JSON text by hand so that keys come out in the documented order, fast.
+/// Writes JSON text by hand so that keys come out in the documented order, fast: UTF-8 bytes are
+/// appended to one buffer, and text that needs no escaping is copied whole.
 public struct JSONWriter: Sendable {
-    public private(set) var text: String = ""
+    public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = [false]
 
-    public init() {
-        text.reserveCapacity(512)
+    public init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
     }
+
+    /// The JSON written so far, as text.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func beginObject() {
         separate()
-        text.append("{")
+        bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
     }
 
     public mutating func endObject() {
         needsComma.removeLast()
-        text.append("}")
+        bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
         separate()
-        text.append("[")
+        bytes.append(UInt8(ascii: "["))
         needsComma.append(false)
     }
 
     public mutating func endArray() {
         needsComma.removeLast()
-        text.append("]")
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Writes `"key":`; the value written next belongs to it.
     public mutating func key(_ name: String) {
         separate()
         appendQuoted(name)
-        text.append(":")
+        bytes.append(UInt8(ascii: ":"))
         needsComma[needsComma.count - 1] = false
         pendingKey = true
     }
@@ -45,17 +49,25 @@ public struct JSONWriter: Sendable {
 
     public mutating func integer(_ value: Int64) {
         separate()
-        text.append(String(value))
+        bytes.append(contentsOf: String(value).utf8)
     }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        text.append(value ? "true" : "false")
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     public mutating func null() {
         separate()
-        text.append("null")
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    /// Writes a timestamp as SPEC 2.3's string, without building the text first.
+    public mutating func timestamp(_ value: Timestamp) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        value.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func value(_ value: JSONValue) {
@@ -65,7 +77,7 @@ public struct JSONWriter: Sendable {
         case .integer(let number): integer(number)
         case .double(let number):
             separate()
-            text.append(number.isFinite ? String(number) : "null")
+            bytes.append(contentsOf: (number.isFinite ? String(number) : "null").utf8)
         case .string(let string): self.string(string)
         case .array(let elements):
             beginArray()
@@ -89,34 +101,35 @@ public struct JSONWriter: Sendable {
             needsComma[needsComma.count - 1] = true
             return
         }
-        if needsComma[needsComma.count - 1] { text.append(",") }
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
         needsComma[needsComma.count - 1] = true
     }
 
     private mutating func appendQuoted(_ value: String) {
-        text.append("\"")
-        var plainStart = value.utf8.startIndex
-        let utf8 = value.utf8
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                text.append(contentsOf: value[plainStart..<index])
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { utf8 in
+            var plainStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<index]))
                 switch byte {
-                case 0x22: text.append("\\\"")
-                case 0x5C: text.append("\\\\")
-                case 0x0A: text.append("\\n")
-                case 0x0D: text.append("\\r")
-                case 0x09: text.append("\\t")
+                case 0x22: bytes.append(contentsOf: #"\""#.utf8)
+                case 0x5C: bytes.append(contentsOf: #"\\"#.utf8)
+                case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
+                case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
+                case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
                 default:
-                    let hex = String(byte, radix: 16)
-                    text.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: #"\u00"#.utf8)
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0x0F)])
                 }
-                plainStart = utf8.index(after: index)
+                plainStart = index + 1
             }
-            index = utf8.index(after: index)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<utf8.count]))
         }
-        text.append(contentsOf: value[plainStart..<utf8.endIndex])
-        text.append("\"")
+        bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -50,10 +50,14 @@ public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
 
     public init(of token: String) {
         let digest = SHA256.hash(data: Data(token.utf8))
-        self.hex = digest.map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        self.hex = String(decoding: hex, as: UTF8.self)
     }
 
     /// Compares in time independent of where the hashes differ.

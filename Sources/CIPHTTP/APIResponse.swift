@@ -15,7 +15,9 @@ enum APIResponse {
     {
         var writer = JSONWriter()
         write(&writer)
-        return json(status, writer.text, headers: headers)
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 
     /// `{"error": "<name>"}`

@@ -16,9 +16,9 @@ extension JSONWriter {
         key("destination_phone_number")
         string(call.destinationPhoneNumber)
         key("call_start_time_utc")
-        string(call.callStart.description)
+        timestamp(call.callStart)
         key("transfer_start_time_utc")
-        string(call.transferStart.description)
+        timestamp(call.transferStart)
         for name in optionalCallAttributes {
             if let value = call.attributes[name] {
                 key(name)
@@ -33,7 +33,7 @@ extension JSONWriter {
         writeCustomData(call.customData)
         if asCompleted, let ending = call.ended {
             key("call_end_time_utc")
-            string(ending.at.description)
+            timestamp(ending.at)
             key("end_reason")
             string(ending.reason.rawValue)
         }

@@ -2,11 +2,18 @@ import CIPDomain
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, shared safely with `cip admin` processes.
+///
+/// Live calls are also held in memory (`LiveCallIndex`), so finding them never waits for the
+/// database; the file stays the durable record, and only this store writes calls to it.
 public final class SQLiteCallStore: CallStore {
     private let pool: DatabasePool
+    private let path: String
     private let logger: Logger
+    private let live = LiveCallIndex()
+    private let servingLock = Mutex<ServingLock?>(nil)
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String, logger: Logger = Logger(label: "cip.store.sqlite")) throws {
@@ -18,7 +25,14 @@ public final class SQLiteCallStore: CallStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
         self.logger = logger
+    }
+
+    /// Closes the file and lets another server use it; the store cannot be used afterwards.
+    public func close() throws {
+        servingLock.withLock { $0 = nil }
+        try pool.close()
     }
 
     public func migrate() async throws {
@@ -168,47 +182,16 @@ public final class SQLiteCallStore: CallStore {
         """
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
-        var clause = WhereClause("live = 1")
-        // With a phone pair, SQLite would still pick the scope's index because it matches the ORDER BY,
-        // and scan the whole network; `+` leaves the scope a plain check on the few rows the pair finds.
-        // (Transaction and external ids have unique indexes that SQLite prefers by itself.)
-        let prefix = query.phonePair != nil && query.externalUniqueID == nil ? "+" : ""
-        switch query.scope.organization.ref.type {
-        case .network: clause.and(prefix + "network_id", query.scope.organization.ref.id)
-        case .advertiser: clause.and(prefix + "advertiser_id", query.scope.organization.ref.id)
-        }
-        if let transactionID = query.transactionID { clause.and("transaction_id", transactionID) }
-        if let externalUniqueID = query.externalUniqueID { clause.and("external_unique_id", externalUniqueID) }
-        if let pair = query.phonePair {
-            clause.and("calling_phone_number", pair.calling)
-            clause.and("destination_phone_number", pair.destination)
-        }
-        let sql = """
-            SELECT \(Self.callColumns) FROM calls WHERE \(clause.sql)
-            ORDER BY transfer_start DESC, transaction_id ASC
-            """
-        let bound = clause.arguments
-        return try await read { db in
-            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound).map(Self.decodeCall)
-        }
+        try await liveCalls().calls(matching: query)
     }
 
     public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
         -> CallRecord
     {
-        var clause = WhereClause("live = 1")
-        if let transactionID = selector.transactionID { clause.and("transaction_id", transactionID) }
-        if let externalUniqueID = selector.externalUniqueID {
-            clause.and("network_id", scope.organization.networkID)
-            clause.and("external_unique_id", externalUniqueID)
-        }
-        let sql = "SELECT \(Self.callColumns) FROM calls WHERE \(clause.sql)"
-        let bound = clause.arguments
+        let live = try await liveCalls()
         return try await write { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound)
-            guard let record = rows.map(Self.decodeCall).first(where: scope.contains) else {
-                throw DomainError.notFound
-            }
+            // On the writer queue the index holds every committed write, so it is as good as a read.
+            guard let record = live.call(selector, in: scope) else { throw DomainError.notFound }
             let updated = update.applied(to: record)
             guard updated != record else { return record }
             do {
@@ -218,6 +201,7 @@ public final class SQLiteCallStore: CallStore {
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw DomainError.externalIDTaken
             }
+            db.afterNextTransaction(onCommit: { _ in live.commit([updated]) })
             return updated
         }
     }
@@ -255,6 +239,7 @@ public final class SQLiteCallStore: CallStore {
                 sql: "SELECT \(Self.callColumns) FROM calls WHERE transaction_id = ?")
             var outcomes: [CallLifecycle.Outcome] = []
             outcomes.reserveCapacity(events.count)
+            var changed: [CallRecord] = []
             for event in events {
                 let identity: StatementArguments = [
                     event.transactionID, event.kind.rawValue, event.occurredAt.milliseconds,
@@ -266,6 +251,7 @@ public final class SQLiteCallStore: CallStore {
                 case .applied(let record):
                     try Self.save(db, record)
                     try recordSeen.execute(arguments: identity)
+                    changed.append(record)
                 case .ignored:
                     try recordSeen.execute(arguments: identity)
                 case .duplicate, .rejected:
@@ -273,19 +259,26 @@ public final class SQLiteCallStore: CallStore {
                 }
                 outcomes.append(outcome)
             }
+            let live = self.live
+            let committed = changed
+            db.afterNextTransaction(onCommit: { _ in live.commit(committed) })
             return outcomes
         }
     }
 
     public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
-        try await write { db in
-            try db.execute(
+        let live = self.live
+        return try await write { db in
+            let expired = try String.fetchAll(
+                db,
                 sql: """
                     UPDATE calls SET live = 0, ended_at = ?, end_reason = ?, last_received_at = ?
                     WHERE live = 1 AND last_received_at < ?
+                    RETURNING transaction_id
                     """,
                 arguments: [now.milliseconds, EndReason.expired.rawValue, now.milliseconds, cutoff.milliseconds])
-            return db.changesCount
+            db.afterNextTransaction(onCommit: { _ in live.remove(expired) })
+            return expired.count
         }
     }
 
@@ -328,9 +321,7 @@ public final class SQLiteCallStore: CallStore {
     }
 
     public func liveCallCount() async throws -> Int {
-        try await read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM calls WHERE live = 1") ?? 0
-        }
+        try await liveCalls().count
     }
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
@@ -387,6 +378,25 @@ public final class SQLiteCallStore: CallStore {
     }
 
     // MARK: Helpers
+
+    /// The index of live calls, loaded from the file the first time it is needed. Loading runs on the
+    /// writer queue, where commits are applied to it too, so it can neither miss nor repeat a commit.
+    private func liveCalls() async throws -> LiveCallIndex {
+        if live.isLoaded { return live }
+        try await write { [self] db in
+            guard !live.isLoaded else { return }
+            // Two servers on one file would each miss the other's writes: the second one is refused.
+            try servingLock.withLock { held in
+                if held == nil { held = try ServingLock(databasePath: path) }
+            }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.callColumns) FROM calls WHERE live = 1")
+            var records: [CallRecord] = []
+            while let row = try cursor.next() { records.append(Self.decodeCall(row)) }
+            live.load(records)
+        }
+        logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
+        return live
+    }
 
     /// Runs a read, reporting database faults as `StoreFailure`; domain errors pass through.
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

@@ -26,6 +26,11 @@ func buildApplication(_ configuration: ServeConfiguration, store: any CallStore,
 {
     let clock: @Sendable () -> Timestamp = Timestamp.now
     let metrics = ServiceMetrics()
+    // Before the port opens: the SQLite store loads its live calls into memory here (and refuses a
+    // second server on the same file), so the first request does not wait for it.
+    let liveCalls = try await store.liveCallCount()
+    metrics.setLiveCalls(liveCalls)
+    logger.info("calls in progress", metadata: ["count": "\(liveCalls)"])
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)

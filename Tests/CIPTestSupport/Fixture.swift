@@ -26,7 +26,11 @@ public struct Fixture: Sendable {
     }
 
     public static func make(on backend: StoreBackend = .sqlite) async throws -> Fixture {
-        let store = try await backend.makeStore()
+        try await make(in: backend.makeStore())
+    }
+
+    /// The world in `store`, which must be migrated and empty.
+    public static func make(in store: any CallStore) async throws -> Fixture {
         let networkA = try await store.createNetwork(name: "Network A", country: "US")
         let networkB = try await store.createNetwork(name: "Network B", country: "GB")
         let a1 = try await store.createAdvertiser(networkID: networkA.id, name: "A1", idFromNetwork: "ext-a1")

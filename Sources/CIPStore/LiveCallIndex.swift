@@ -1,0 +1,146 @@
+import CIPDomain
+import Synchronization
+
+/// The live calls held in memory, found by every key SPEC 2.2 and 2.4 look them up by, so that reads
+/// are answered in the request's own task instead of by a database round trip.
+///
+/// It is a copy, never the record: its store changes it only after a commit, in commit order, so it
+/// always equals the committed live calls, and it is rebuilt from the database when first needed.
+final class LiveCallIndex: Sendable {
+    private let state = Mutex(State())
+
+    fileprivate struct State {
+        var isLoaded = false
+        var calls: [String: CallRecord] = [:]
+        var byExternalID: [NetworkExternalID: String] = [:]
+        var byPhonePair: [PhonePair: [String]] = [:]
+        var byNetwork: [Int64: Set<String>] = [:]
+        var byAdvertiser: [Int64: Set<String>] = [:]
+    }
+
+    fileprivate struct NetworkExternalID: Hashable {
+        let networkID: Int64
+        let externalUniqueID: String
+    }
+
+    var isLoaded: Bool { state.withLock { $0.isLoaded } }
+
+    var count: Int { state.withLock { $0.calls.count } }
+
+    /// Fills the index with every live call; later changes apply only once it is loaded.
+    func load(_ records: some Sequence<CallRecord>) {
+        state.withLock { state in
+            state = State()
+            state.isLoaded = true
+            for record in records where record.isLive { state.insert(record) }
+        }
+    }
+
+    /// Records the committed state of `records`: live ones replace what was known, ended ones leave.
+    func commit(_ records: [CallRecord]) {
+        guard !records.isEmpty else { return }
+        state.withLock { state in
+            guard state.isLoaded else { return }
+            for record in records {
+                state.remove(record.transactionID)
+                if record.isLive { state.insert(record) }
+            }
+        }
+    }
+
+    /// Forgets calls that ended without their full record at hand (expiry).
+    func remove(_ transactionIDs: [String]) {
+        guard !transactionIDs.isEmpty else { return }
+        state.withLock { state in
+            guard state.isLoaded else { return }
+            for transactionID in transactionIDs { state.remove(transactionID) }
+        }
+    }
+
+    /// The live calls `query` selects, in SPEC 2.2's order.
+    func calls(matching query: CallQuery) -> [CallRecord] {
+        let found = state.withLock { state in
+            var found: [CallRecord] = []
+            state.forEachCandidate(of: query) { record in
+                if query.matches(record) { found.append(record) }
+            }
+            return found
+        }
+        return found.count > 1 ? found.sorted(by: CallRecord.listedBefore) : found
+    }
+
+    /// The live call `selector` names within `scope`, if any.
+    func call(_ selector: CallSelector, in scope: CallScope) -> CallRecord? {
+        state.withLock { state in
+            let transactionID: String? =
+                selector.transactionID
+                ?? selector.externalUniqueID.flatMap {
+                    state.byExternalID[NetworkExternalID(networkID: scope.organization.networkID, externalUniqueID: $0)]
+                }
+            guard let transactionID, let record = state.calls[transactionID],
+                selector.matches(record, in: scope)
+            else { return nil }
+            return record
+        }
+    }
+}
+
+extension LiveCallIndex.State {
+    /// Visits the calls of the narrowest index the query names; the caller still checks every filter.
+    fileprivate func forEachCandidate(of query: CallQuery, _ visit: (CallRecord) -> Void) {
+        func visitAll(_ transactionIDs: some Sequence<String>) {
+            for transactionID in transactionIDs {
+                if let record = calls[transactionID] { visit(record) }
+            }
+        }
+        let scope = query.scope.organization
+        if let transactionID = query.transactionID {
+            visitAll(CollectionOfOne(transactionID))
+        } else if let externalUniqueID = query.externalUniqueID {
+            let key = LiveCallIndex.NetworkExternalID(networkID: scope.networkID, externalUniqueID: externalUniqueID)
+            visitAll(byExternalID[key].map { [$0] } ?? [])
+        } else if let phonePair = query.phonePair {
+            visitAll(byPhonePair[phonePair] ?? [])
+        } else {
+            switch scope.ref.type {
+            case .network: visitAll(byNetwork[scope.ref.id] ?? [])
+            case .advertiser: visitAll(byAdvertiser[scope.ref.id] ?? [])
+            }
+        }
+    }
+
+    fileprivate mutating func insert(_ record: CallRecord) {
+        let transactionID = record.transactionID
+        calls[transactionID] = record
+        if let externalUniqueID = record.externalUniqueID {
+            let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
+            byExternalID[key] = transactionID
+        }
+        byPhonePair[record.phonePair, default: []].append(transactionID)
+        byNetwork[record.networkID, default: []].insert(transactionID)
+        if let advertiserID = record.advertiserID { byAdvertiser[advertiserID, default: []].insert(transactionID) }
+    }
+
+    fileprivate mutating func remove(_ transactionID: String) {
+        guard let record = calls.removeValue(forKey: transactionID) else { return }
+        if let externalUniqueID = record.externalUniqueID {
+            let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
+            if byExternalID[key] == transactionID { byExternalID[key] = nil }
+        }
+        let pair = record.phonePair
+        byPhonePair[pair]?.removeAll { $0 == transactionID }
+        if byPhonePair[pair]?.isEmpty == true { byPhonePair[pair] = nil }
+        byNetwork[record.networkID]?.remove(transactionID)
+        if byNetwork[record.networkID]?.isEmpty == true { byNetwork[record.networkID] = nil }
+        if let advertiserID = record.advertiserID {
+            byAdvertiser[advertiserID]?.remove(transactionID)
+            if byAdvertiser[advertiserID]?.isEmpty == true { byAdvertiser[advertiserID] = nil }
+        }
+    }
+}
+
+extension CallRecord {
+    fileprivate var phonePair: PhonePair {
+        PhonePair(calling: callingPhoneNumber, destination: destinationPhoneNumber)
+    }
+}

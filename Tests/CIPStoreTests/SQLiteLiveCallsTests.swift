@@ -1,0 +1,96 @@
+import CIPDomain
+import CIPStore
+import CIPTestSupport
+import Foundation
+import Testing
+
+/// The SQLite store answers reads from its in-memory copy of the live calls; these tests hold that
+/// copy to the file it mirrors.
+@Suite("SQLite: live calls in memory")
+struct SQLiteLiveCallsTests {
+    @Test func memoryAgreesWithTheFileAfterEveryKindOfWrite() async throws {
+        let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
+        var served: [String: [CallRecord]] = [:]
+        var queries: [(String, CallQuery)] = []
+        let store = try SQLiteCallStore(path: path)
+        do {
+            try await store.migrate()
+            let world = try await Fixture.make(in: store)
+            // Some calls exist before the memory is loaded, the rest arrive after.
+            _ = try await store.apply((0..<20).map { world.bridged("EARLY\($0)", at: 1000 + Int64($0)) }, receivedAt: Timestamp(milliseconds: 1))
+            #expect(try await store.liveCallCount() == 20)
+
+            let advertisers = [world.advertiserA1, world.advertiserA2]
+            var events: [CallEvent] = []
+            for index in 0..<200 {
+                // Few distinct numbers, so several calls share a phone pair; equal times test the tie order.
+                events.append(world.bridged(
+                    "T\(index)", at: 2000 + Int64(index % 7), advertiser: index % 5 == 0 ? nil : advertisers[index % 2],
+                    calling: "+1530555000\(index % 4)", destination: "+1855555000\(index % 3)"))
+            }
+            events += (0..<30).map { world.bridged("B\($0)", at: 2000, advertiser: world.advertiserB1, network: world.networkB) }
+            _ = try await store.apply(events, receivedAt: Timestamp(milliseconds: 5_000))
+
+            let scopeA = world.scope(.network, world.networkA.id)
+            for index in stride(from: 0, to: 200, by: 3) {
+                let write = CustomDataWrite(name: "f\(index % 60)", entry: CustomDataEntry(value: .string("v\(index)"), source: publicAPISource))
+                _ = try await store.updateCall(
+                    CallSelector(transactionID: "T\(index)", externalUniqueID: nil), in: scopeA,
+                    CallUpdate(externalUniqueID: "E\(index)", customData: [write]))
+            }
+            // A replaced external id frees the old one; a taken one changes nothing.
+            _ = try await store.updateCall(CallSelector(transactionID: nil, externalUniqueID: "E0"), in: scopeA, CallUpdate(externalUniqueID: "E0-new", customData: []))
+            await #expect(throws: DomainError.externalIDTaken) {
+                _ = try await store.updateCall(CallSelector(transactionID: "T1", externalUniqueID: nil), in: scopeA, CallUpdate(externalUniqueID: "E3", customData: []))
+            }
+            // Ends, a late bridge that must not revive, a status change, and expiry of the silent early calls.
+            _ = try await store.apply((0..<200).filter { $0 % 4 == 1 }.map { world.ended("T\($0)", at: 9_000) }, receivedAt: Timestamp(milliseconds: 9_000))
+            _ = try await store.apply([world.bridged("T1", at: 9_500)], receivedAt: Timestamp(milliseconds: 9_500))
+            #expect(try await store.expireCalls(silentSince: Timestamp(milliseconds: 2_000), now: Timestamp(milliseconds: 10_000)) == 20)
+
+            for ref in [OrganizationRef(type: .network, id: world.networkA.id), OrganizationRef(type: .network, id: world.networkB.id)]
+                + advertisers.map({ OrganizationRef(type: .advertiser, id: $0.id) })
+            {
+                let scope = world.scope(ref.type, ref.id)
+                queries.append(("all of \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil)))
+                for calling in 0..<4 {
+                    for destination in 0..<3 {
+                        let pair = PhonePair(calling: "+1530555000\(calling)", destination: "+1855555000\(destination)")
+                        queries.append(("\(pair) in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: pair)))
+                    }
+                }
+                for index in 0..<200 {
+                    queries.append(("T\(index) in \(ref)", CallQuery(scope: scope, transactionID: "T\(index)", externalUniqueID: nil, phonePair: nil)))
+                    queries.append(("E\(index) in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E\(index)", phonePair: nil)))
+                }
+                queries.append(("E0-new in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E0-new", phonePair: nil)))
+            }
+            for (name, query) in queries { served[name] = try await store.currentCalls(query) }
+            #expect(served["all of \(OrganizationRef(type: .network, id: world.networkA.id))"]?.count == 150)
+            #expect(served["T1 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
+            #expect(served["E0 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
+            #expect(served["E0-new in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transactionID) == ["T0"])
+        }
+        // The first store is closed; a new one reads the same file afresh.
+        try store.close()
+        let reopened = try SQLiteCallStore(path: path)
+        for (name, query) in queries {
+            let fromFile = try await reopened.currentCalls(query)
+            #expect(fromFile == served[name], "\(name)")
+        }
+    }
+
+    @Test func aSecondServerOnTheSameFileIsRefused() async throws {
+        let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
+        let first = try SQLiteCallStore(path: path)
+        try await first.migrate()
+        _ = try await first.liveCallCount()
+        let second = try SQLiteCallStore(path: path)
+        let error = await #expect(throws: StoreFailure.self) { _ = try await second.liveCallCount() }
+        #expect(error?.description.contains("already serving") == true)
+        // Reading the catalog, as `cip admin` does, is still fine beside a server.
+        _ = try await second.loadCatalog()
+        try first.close()
+        #expect(try await second.liveCallCount() == 0)
+    }
+}
