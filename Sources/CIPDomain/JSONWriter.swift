@@ -62,6 +62,12 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// Writes `json`, which must be one complete JSON value, as the next value.
+    mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+    }
+
     /// Writes a timestamp as SPEC 2.3's string, without building the text first.
     public mutating func timestamp(_ value: Timestamp) {
         separate()

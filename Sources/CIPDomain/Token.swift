@@ -49,7 +49,8 @@ public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(of token: String) {
-        let digest = SHA256.hash(data: Data(token.utf8))
+        var token = token
+        let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)

@@ -10,10 +10,10 @@ enum APIResponse {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func json(_ status: HTTPResponse.Status, headers: HTTPFields = [:], _ write: (inout JSONWriter) -> Void)
-        -> Response
-    {
-        var writer = JSONWriter()
+    static func json(
+        _ status: HTTPResponse.Status, headers: HTTPFields = [:], capacity: Int = 512, _ write: (inout JSONWriter) -> Void
+    ) -> Response {
+        var writer = JSONWriter(capacity: capacity)
         write(&writer)
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"

@@ -27,12 +27,13 @@ struct CallsController: Sendable {
         let query = CallQuery(
             scope: CallScope(organization), transactionID: transactionID, externalUniqueID: externalUniqueID,
             phonePair: phonePair)
-        let calls = try await services.store.currentCalls(query)
-        return APIResponse.json(.ok) { writer in
+        let calls = try await services.store.currentCallObjects(query)
+        let size = calls.reduce(32) { $0 + $1.bytes.count + 1 }
+        return APIResponse.json(.ok, capacity: size) { writer in
             writer.beginObject()
             writer.key("current_calls")
             writer.beginArray()
-            for call in calls { writer.writeCall(call) }
+            for call in calls { writer.callObject(call) }
             writer.endArray()
             writer.endObject()
         }

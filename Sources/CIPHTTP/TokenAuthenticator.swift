@@ -21,16 +21,29 @@ final class TokenAuthenticator: Sendable {
     /// The token text the request carries, by SPEC 2.1's order; nil when it carries none.
     static func presentedToken(_ request: Request, payload: RequestPayload?) -> String? {
         if let header = request.headers[.authorization] {
-            let trimmed = header.trimmingSpaces()
-            if trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " {
-                return String(trimmed.dropFirst(7)).trimmingSpaces()
-            }
-            return trimmed
+            return token(fromAuthorization: header)
         }
         if let query = request.uri.queryParameters["oauth_token"] {
             return String(query)
         }
         return payload?.oauthToken
+    }
+
+    /// `<token>` or `Bearer <token>` (any case), without the spaces or tabs HTTP allows around it.
+    static func token(fromAuthorization header: String) -> String {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var value = Substring(header).utf8
+        while let first = value.first, isSpace(first) { value.removeFirst() }
+        while let last = value.last, isSpace(last) { value.removeLast() }
+        if value.count > 7, value.prefix(7).lazy.map(Self.asciiLowercased).elementsEqual("bearer ".utf8) {
+            value.removeFirst(7)
+            while let first = value.first, isSpace(first) { value.removeFirst() }
+        }
+        return String(Substring(value))
+    }
+
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 
     /// The valid (known, unrevoked) token the request carries; throws `.notAuthorized` otherwise.

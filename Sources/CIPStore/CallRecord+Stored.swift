@@ -33,24 +33,3 @@ extension CallRecord {
         return entries
     }
 }
-
-extension JSONWriter {
-    /// `{"name": {"value": ..., "source": "..."}}`, names in order: the API's and the store's form.
-    public mutating func writeCustomData(_ customData: [String: CustomDataEntry]) {
-        beginObject()
-        for name in customData.keys.sorted() {
-            let entry = customData[name]!
-            key(name)
-            beginObject()
-            key("value")
-            switch entry.value {
-            case .bool(let flag): bool(flag)
-            case .string(let text): string(text)
-            }
-            key("source")
-            string(entry.source)
-            endObject()
-        }
-        endObject()
-    }
-}

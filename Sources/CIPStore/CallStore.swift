@@ -34,6 +34,8 @@ public protocol CallStore: Sendable {
 
     /// The live calls matching `query`, most recently transferred first, ties by transaction id.
     func currentCalls(_ query: CallQuery) async throws -> [CallRecord]
+    /// The same calls as `currentCalls`, each as its call object (SPEC 2.3), ready to send.
+    func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON]
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
@@ -60,6 +62,12 @@ public protocol CallStore: Sendable {
     /// Claims this round of background `job` for the caller: true at most once per `interval` across
     /// every node that shares the database, so expiry and purge run once, not once per node.
     func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool
+}
+
+extension CallStore {
+    public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
+        try await currentCalls(query).map(CallObjectJSON.init)
+    }
 }
 
 /// SPEC 6's filters of `calls export`; nil means no limit.

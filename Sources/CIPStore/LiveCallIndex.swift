@@ -11,11 +11,22 @@ final class LiveCallIndex: Sendable {
 
     fileprivate struct State {
         var isLoaded = false
-        var calls: [String: CallRecord] = [:]
+        var calls: [String: LiveCall] = [:]
         var byExternalID: [NetworkExternalID: String] = [:]
         var byPhonePair: [PhonePair: [String]] = [:]
         var byNetwork: [Int64: Set<String>] = [:]
         var byAdvertiser: [Int64: Set<String>] = [:]
+    }
+
+    /// A live call and its call object, written once when it changes rather than at every read.
+    fileprivate struct LiveCall: Sendable {
+        let record: CallRecord
+        let object: CallObjectJSON
+
+        init(_ record: CallRecord) {
+            self.record = record
+            self.object = CallObjectJSON(record)
+        }
     }
 
     fileprivate struct NetworkExternalID: Hashable {
@@ -29,21 +40,24 @@ final class LiveCallIndex: Sendable {
 
     /// Fills the index with every live call; later changes apply only once it is loaded.
     func load(_ records: some Sequence<CallRecord>) {
+        let calls = records.lazy.filter(\.isLive).map(LiveCall.init)
         state.withLock { state in
             state = State()
             state.isLoaded = true
-            for record in records where record.isLive { state.insert(record) }
+            for call in calls { state.insert(call) }
         }
     }
 
     /// Records the committed state of `records`: live ones replace what was known, ended ones leave.
     func commit(_ records: [CallRecord]) {
         guard !records.isEmpty else { return }
+        // Written before taking the lock, so readers do not wait for it.
+        let calls = records.map { $0.isLive ? LiveCall($0) : nil }
         state.withLock { state in
             guard state.isLoaded else { return }
-            for record in records {
+            for (record, call) in zip(records, calls) {
                 state.remove(record.transactionID)
-                if record.isLive { state.insert(record) }
+                if let call { state.insert(call) }
             }
         }
     }
@@ -59,14 +73,23 @@ final class LiveCallIndex: Sendable {
 
     /// The live calls `query` selects, in SPEC 2.2's order.
     func calls(matching query: CallQuery) -> [CallRecord] {
+        liveCalls(matching: query).map(\.record)
+    }
+
+    /// The call objects of the live calls `query` selects, in SPEC 2.2's order.
+    func callObjects(matching query: CallQuery) -> [CallObjectJSON] {
+        liveCalls(matching: query).map(\.object)
+    }
+
+    private func liveCalls(matching query: CallQuery) -> [LiveCall] {
         let found = state.withLock { state in
-            var found: [CallRecord] = []
-            state.forEachCandidate(of: query) { record in
-                if query.matches(record) { found.append(record) }
+            var found: [LiveCall] = []
+            state.forEachCandidate(of: query) { call in
+                if query.matches(call.record) { found.append(call) }
             }
             return found
         }
-        return found.count > 1 ? found.sorted(by: CallRecord.listedBefore) : found
+        return found.count > 1 ? found.sorted { CallRecord.listedBefore($0.record, $1.record) } : found
     }
 
     /// The live call `selector` names within `scope`, if any.
@@ -77,7 +100,7 @@ final class LiveCallIndex: Sendable {
                 ?? selector.externalUniqueID.flatMap {
                     state.byExternalID[NetworkExternalID(networkID: scope.organization.networkID, externalUniqueID: $0)]
                 }
-            guard let transactionID, let record = state.calls[transactionID],
+            guard let transactionID, let record = state.calls[transactionID]?.record,
                 selector.matches(record, in: scope)
             else { return nil }
             return record
@@ -87,10 +110,10 @@ final class LiveCallIndex: Sendable {
 
 extension LiveCallIndex.State {
     /// Visits the calls of the narrowest index the query names; the caller still checks every filter.
-    fileprivate func forEachCandidate(of query: CallQuery, _ visit: (CallRecord) -> Void) {
+    fileprivate func forEachCandidate(of query: CallQuery, _ visit: (LiveCallIndex.LiveCall) -> Void) {
         func visitAll(_ transactionIDs: some Sequence<String>) {
             for transactionID in transactionIDs {
-                if let record = calls[transactionID] { visit(record) }
+                if let call = calls[transactionID] { visit(call) }
             }
         }
         let scope = query.scope.organization
@@ -109,9 +132,10 @@ extension LiveCallIndex.State {
         }
     }
 
-    fileprivate mutating func insert(_ record: CallRecord) {
+    fileprivate mutating func insert(_ call: LiveCallIndex.LiveCall) {
+        let record = call.record
         let transactionID = record.transactionID
-        calls[transactionID] = record
+        calls[transactionID] = call
         if let externalUniqueID = record.externalUniqueID {
             let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
             byExternalID[key] = transactionID
@@ -122,7 +146,7 @@ extension LiveCallIndex.State {
     }
 
     fileprivate mutating func remove(_ transactionID: String) {
-        guard let record = calls.removeValue(forKey: transactionID) else { return }
+        guard let record = calls.removeValue(forKey: transactionID)?.record else { return }
         if let externalUniqueID = record.externalUniqueID {
             let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
             if byExternalID[key] == transactionID { byExternalID[key] = nil }

@@ -185,6 +185,10 @@ public final class SQLiteCallStore: CallStore {
         try await liveCalls().calls(matching: query)
     }
 
+    public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
+        try await liveCalls().callObjects(matching: query)
+    }
+
     public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
         -> CallRecord
     {

@@ -1,5 +1,3 @@
-import CIPDomain
-
 /// Writes the call object of SPEC 2.3.
 extension JSONWriter {
     /// The call object; a completed call (SPEC 5) also gets `call_end_time_utc` and `end_reason`.
@@ -38,5 +36,42 @@ extension JSONWriter {
             string(ending.reason.rawValue)
         }
         endObject()
+    }
+
+    /// `{"name": {"value": ..., "source": "..."}}`, names in order: the API's and the store's form.
+    public mutating func writeCustomData(_ customData: [String: CustomDataEntry]) {
+        beginObject()
+        for name in customData.keys.sorted() {
+            let entry = customData[name]!
+            key(name)
+            beginObject()
+            key("value")
+            switch entry.value {
+            case .bool(let flag): bool(flag)
+            case .string(let text): string(text)
+            }
+            key("source")
+            string(entry.source)
+            endObject()
+        }
+        endObject()
+    }
+}
+
+/// A call object of SPEC 2.3 already written as JSON, so that serving a live call copies bytes.
+public struct CallObjectJSON: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    public init(_ call: CallRecord) {
+        var writer = JSONWriter(capacity: 384)
+        writer.writeCall(call)
+        bytes = writer.bytes
+    }
+}
+
+extension JSONWriter {
+    /// Writes a call object written earlier, as the next value.
+    public mutating func callObject(_ object: CallObjectJSON) {
+        raw(object.bytes)
     }
 }
