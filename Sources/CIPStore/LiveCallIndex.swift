@@ -19,7 +19,8 @@ final class LiveCallIndex: Sendable {
     }
 
     /// A live call and its call object, written once when it changes rather than at every read.
-    fileprivate struct LiveCall: Sendable {
+    /// A class, so that the indexes and every answer share one copy.
+    fileprivate final class LiveCall: Sendable {
         let record: CallRecord
         let object: CallObjectJSON
 
