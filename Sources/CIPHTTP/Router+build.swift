@@ -18,21 +18,13 @@ public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
 
     let calls = CallsController(services: services)
     let telephony = TelephonyController(services: services)
+    // The version is part of each path rather than a parameter: an unknown version matches no route
+    // and is answered 404 before anything else is looked at (SPEC 2.5), and matching costs less.
     for suffix in [".json", ""] {
-        router.get("/api/:version/calls_in_progress/current_calls\(suffix)", use: versioned(calls.currentCalls))
-        router.put("/api/:version/calls_in_progress\(suffix)", use: versioned(calls.update))
-        router.post("/api/:version/calls_in_progress\(suffix)", use: versioned(calls.update))
-        router.post("/api/:version/telephony/call_events\(suffix)", use: versioned(telephony.post))
+        router.get("/api/\(apiVersion)/calls_in_progress/current_calls\(suffix)", use: calls.currentCalls)
+        router.put("/api/\(apiVersion)/calls_in_progress\(suffix)", use: calls.update)
+        router.post("/api/\(apiVersion)/calls_in_progress\(suffix)", use: calls.update)
+        router.post("/api/\(apiVersion)/telephony/call_events\(suffix)", use: telephony.post)
     }
     return router
-}
-
-/// Answers an unknown version in the path with 404 before anything else is looked at.
-private func versioned(
-    _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
-) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
-    { request, context in
-        guard context.parameters.get("version") == apiVersion else { throw DomainError.notFound }
-        return try await handler(request, context)
-    }
 }
