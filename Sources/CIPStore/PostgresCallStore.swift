@@ -332,9 +332,8 @@ public final class PostgresCallStore: CallStore {
                 outcomes.append(outcome)
             }
             var saved: Set<String> = []
-            for id in changed where saved.insert(id).inserted {
-                try await Self.save(connection, logger, records[id]!)
-            }
+            let changedRecords = changed.filter { saved.insert($0).inserted }.map { records[$0]! }
+            try await Self.save(connection, logger, changedRecords)
             if !remembered.isEmpty {
                 let ids = remembered.map(\.transactionID)
                 let kinds = remembered.map(\.kind.rawValue)
@@ -432,17 +431,42 @@ public final class PostgresCallStore: CallStore {
 
     // MARK: Helpers
 
-    private static func save(_ connection: PostgresConnection, _ logger: Logger, _ record: CallRecord) async throws {
-        let endedAt = record.ended?.at.milliseconds
-        let endReason = record.ended?.reason.rawValue
+    /// Upserts `records` (at most one per call) in one statement: a column array each, unnested
+    /// into rows. Arrays cannot carry NULL here, so an absent advertiser or external id travels as a
+    /// value no call can have (id 0, empty text) and an ending as a flag beside it, and each turns
+    /// back into NULL in the statement.
+    private static func save(_ connection: PostgresConnection, _ logger: Logger, _ records: [CallRecord]) async throws {
+        guard !records.isEmpty else { return }
+        let ids = records.map(\.transactionID)
+        let networks = records.map(\.networkID)
+        let advertisers = records.map { $0.advertiserID ?? 0 }
+        let statuses = records.map(\.status.rawValue)
+        let externalIDs = records.map { $0.externalUniqueID ?? "" }
+        let callings = records.map(\.callingPhoneNumber)
+        let destinations = records.map(\.destinationPhoneNumber)
+        let starts = records.map(\.callStart.milliseconds)
+        let transfers = records.map(\.transferStart.milliseconds)
+        let attributes = records.map(\.attributesJSON)
+        let customData = records.map(\.customDataJSON)
+        let lastEvents = records.map(\.lastEventAt.milliseconds)
+        let lastReceived = records.map(\.lastReceivedAt.milliseconds)
+        let hasEnded = records.map { $0.ended != nil }
+        let endedAt = records.map { $0.ended?.at.milliseconds ?? 0 }
+        let endReasons = records.map { $0.ended?.reason.rawValue ?? "" }
+        let live = records.map(\.isLive)
         try await connection.query(
             """
-            INSERT INTO calls (\(unescaped: callColumns), live) VALUES (\(record.transactionID), \(record.networkID),
-                \(record.advertiserID), \(record.status.rawValue), \(record.externalUniqueID),
-                \(record.callingPhoneNumber), \(record.destinationPhoneNumber), \(record.callStart.milliseconds),
-                \(record.transferStart.milliseconds), \(record.attributesJSON), \(record.customDataJSON),
-                \(record.lastEventAt.milliseconds), \(record.lastReceivedAt.milliseconds), \(endedAt), \(endReason),
-                \(record.isLive))
+            INSERT INTO calls (\(unescaped: callColumns), live)
+            SELECT id, network, NULLIF(advertiser, 0), status, NULLIF(external_id, ''), calling, destination,
+                call_start, transfer_start, attributes, custom_data, last_event, last_received,
+                CASE WHEN has_ended THEN ended_at END, CASE WHEN has_ended THEN end_reason END, live
+            FROM unnest(\(ids)::text[], \(networks)::bigint[], \(advertisers)::bigint[], \(statuses)::text[],
+                \(externalIDs)::text[], \(callings)::text[], \(destinations)::text[], \(starts)::bigint[],
+                \(transfers)::bigint[], \(attributes)::text[], \(customData)::text[], \(lastEvents)::bigint[],
+                \(lastReceived)::bigint[], \(hasEnded)::boolean[], \(endedAt)::bigint[], \(endReasons)::text[],
+                \(live)::boolean[])
+                AS batch(id, network, advertiser, status, external_id, calling, destination, call_start,
+                    transfer_start, attributes, custom_data, last_event, last_received, has_ended, ended_at, end_reason, live)
             ON CONFLICT (transaction_id) DO UPDATE SET
                 network_id = excluded.network_id, advertiser_id = excluded.advertiser_id,
                 call_status = excluded.call_status, external_unique_id = excluded.external_unique_id,
