@@ -18,9 +18,9 @@ final class ServingLock: Sendable {
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
-            throw StoreFailure(
-                ServingLockError(message: "another cip server is already serving \(databasePath); "
-                    + "several nodes need a shared PostgreSQL database"))
+            throw ServingLockError(
+                message: "another cip server is already serving \(databasePath); "
+                    + "several nodes need a shared PostgreSQL database")
         }
         self.descriptor = descriptor
     }
@@ -30,7 +30,8 @@ final class ServingLock: Sendable {
     }
 }
 
-struct ServingLockError: Error, CustomStringConvertible {
+/// Why a store may not serve its file: another server is serving it.
+public struct ServingLockError: Error, CustomStringConvertible {
     let message: String
-    var description: String { message }
+    public var description: String { message }
 }

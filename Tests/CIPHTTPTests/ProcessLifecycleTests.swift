@@ -77,6 +77,19 @@ struct ProcessLifecycleTests {
         #expect(await server.waitForExit() == 0)
     }
 
+    @Test func aSecondServerOnOneSQLiteFileExitsWithOneLine() async throws {
+        let world = try Self.makeWorld()
+        let server = try ServerProcess(database: world.database)
+        defer { server.kill(SIGKILL) }
+        try await server.waitUntilUp()
+        let second = try CIPBinary.run(["serve", "--port", "0", "--database", world.database, "--log-level", "error"])
+        #expect(second.status != 0)
+        #expect(second.err == "cip: another cip server is already serving \(world.database); several nodes need a shared PostgreSQL database\n")
+        // The first server is unharmed, and admin commands still work beside it.
+        #expect(try await HTTP.send("GET", "\(server.baseURL)/health").0 == 200)
+        _ = try CIPBinary.admin(["network", "create", "--name", "Beside"], database: world.database)
+    }
+
     @Test func revocationThroughTheCLIReachesTheRunningServer() async throws {
         let world = try Self.makeWorld()
         let server = try ServerProcess(database: world.database)

@@ -86,7 +86,7 @@ struct SQLiteLiveCallsTests {
         try await first.migrate()
         _ = try await first.liveCallCount()
         let second = try SQLiteCallStore(path: path)
-        let error = await #expect(throws: StoreFailure.self) { _ = try await second.liveCallCount() }
+        let error = await #expect(throws: ServingLockError.self) { _ = try await second.liveCallCount() }
         #expect(error?.description.contains("already serving") == true)
         // Reading the catalog, as `cip admin` does, is still fine beside a server.
         _ = try await second.loadCatalog()
