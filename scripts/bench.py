@@ -148,8 +148,8 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--database", help="a postgres:// URL of an empty database; SQLite in a temporary folder otherwise")
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations of /health and the route, per route")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations of /health and the route, per route")
     parser.add_argument("--external-ids", type=int, default=10_000)
     options = parser.parse_args()
 
