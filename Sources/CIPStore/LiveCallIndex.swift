@@ -41,7 +41,7 @@ final class LiveCallIndex: Sendable {
 
     /// Fills the index with every live call; later changes apply only once it is loaded.
     func load(_ records: some Sequence<CallRecord>) {
-        let calls = records.lazy.filter(\.isLive).map(LiveCall.init)
+        let calls = records.filter(\.isLive).map(LiveCall.init)
         state.withLock { state in
             state = State()
             state.isLoaded = true
