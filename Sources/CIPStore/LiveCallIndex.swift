@@ -52,11 +52,15 @@ final class LiveCallIndex: Sendable {
     /// Records the committed state of `records`: live ones replace what was known, ended ones leave.
     func commit(_ records: [CallRecord]) {
         guard !records.isEmpty else { return }
-        // Written before taking the lock, so readers do not wait for it.
-        let calls = records.map { $0.isLive ? LiveCall($0) : nil }
+        // A batch may change one call several times: only its last state is written, and before
+        // taking the lock, so readers do not wait for it.
+        var last: [String: Int] = [:]
+        for (position, record) in records.enumerated() { last[record.transactionID] = position }
+        let final = records.indices.filter { last[records[$0].transactionID] == $0 }.map { records[$0] }
+        let calls = final.map { $0.isLive ? LiveCall($0) : nil }
         state.withLock { state in
             guard state.isLoaded else { return }
-            for (record, call) in zip(records, calls) {
+            for (record, call) in zip(final, calls) {
                 state.remove(record.transactionID)
                 if let call { state.insert(call) }
             }

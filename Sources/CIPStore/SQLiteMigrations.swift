@@ -81,6 +81,16 @@ enum SQLiteMigrations {
         migrator.registerMigration("v3-maintenance-rounds") { db in
             try db.execute(sql: "CREATE TABLE maintenance_rounds (job TEXT PRIMARY KEY, last_run_at INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v4-live-calls-in-memory") { db in
+            // Live calls are found in the server's memory now (LiveCallIndex); these indexes only cost
+            // every write. The external id's unique index stays: it is what enforces SPEC 2.4.
+            try db.execute(
+                sql: """
+                    DROP INDEX IF EXISTS calls_live_network;
+                    DROP INDEX IF EXISTS calls_live_advertiser;
+                    DROP INDEX IF EXISTS calls_live_phones;
+                    """)
+        }
         return migrator
     }
 }

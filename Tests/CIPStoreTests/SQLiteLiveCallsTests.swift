@@ -47,6 +47,10 @@ struct SQLiteLiveCallsTests {
             _ = try await store.apply((0..<200).filter { $0 % 4 == 1 }.map { world.ended("T\($0)", at: 9_000) }, receivedAt: Timestamp(milliseconds: 9_000))
             _ = try await store.apply([world.bridged("T1", at: 9_500)], receivedAt: Timestamp(milliseconds: 9_500))
             #expect(try await store.expireCalls(silentSince: Timestamp(milliseconds: 2_000), now: Timestamp(milliseconds: 10_000)) == 20)
+            // One batch changing calls more than once: only their last state counts.
+            _ = try await store.apply(
+                [world.bridged("M", at: 3_000), world.ended("M", at: 3_100), world.bridged("N", at: 3_000), world.bridged("N", at: 3_050)],
+                receivedAt: Timestamp(milliseconds: 10_000))
 
             for ref in [OrganizationRef(type: .network, id: world.networkA.id), OrganizationRef(type: .network, id: world.networkB.id)]
                 + advertisers.map({ OrganizationRef(type: .advertiser, id: $0.id) })
@@ -64,9 +68,14 @@ struct SQLiteLiveCallsTests {
                     queries.append(("E\(index) in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E\(index)", phonePair: nil)))
                 }
                 queries.append(("E0-new in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E0-new", phonePair: nil)))
+                for id in ["M", "N"] {
+                    queries.append(("\(id) in \(ref)", CallQuery(scope: scope, transactionID: id, externalUniqueID: nil, phonePair: nil)))
+                }
             }
             for (name, query) in queries { served[name] = try await store.currentCalls(query) }
-            #expect(served["all of \(OrganizationRef(type: .network, id: world.networkA.id))"]?.count == 150)
+            #expect(served["all of \(OrganizationRef(type: .network, id: world.networkA.id))"]?.count == 151)
+            #expect(served["M in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
+            #expect(served["N in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transferStart) == [Timestamp(milliseconds: 3_050)])
             #expect(served["T1 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
             #expect(served["E0 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
             #expect(served["E0-new in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transactionID) == ["T0"])
