@@ -70,6 +70,10 @@ extension CallStore {
     }
 }
 
+/// How many completed calls one purge transaction deletes: small enough that requests are not held
+/// up behind it, on either backend.
+let purgeBatchSize = 2000
+
 /// SPEC 6's filters of `calls export`; nil means no limit.
 public struct CompletedCallFilter: Sendable, Hashable {
     public var networkID: Int64?

@@ -369,7 +369,7 @@ public final class PostgresCallStore: CallStore {
                     """
                     DELETE FROM calls WHERE transaction_id IN (
                         SELECT transaction_id FROM calls WHERE NOT live AND last_received_at < \(cutoff.milliseconds)
-                        LIMIT 2000)
+                        LIMIT \(purgeBatchSize))
                     RETURNING transaction_id
                     """, logger: logger)
                 var ids: [String] = []
@@ -378,7 +378,7 @@ public final class PostgresCallStore: CallStore {
                 return ids.count
             }
             total += deleted
-            if deleted < 2000 { return total }
+            if deleted < purgeBatchSize { return total }
         }
     }
 

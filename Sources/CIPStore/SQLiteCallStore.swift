@@ -291,14 +291,14 @@ public final class SQLiteCallStore: CallStore {
         // Small batches keep each write transaction short, so requests are not held up behind a purge.
         while true {
             let deleted = try await write { db in
-                let doomed = "SELECT transaction_id FROM calls WHERE live = 0 AND last_received_at < ? LIMIT 2000"
+                let doomed = "SELECT transaction_id FROM calls WHERE live = 0 AND last_received_at < ? LIMIT \(purgeBatchSize)"
                 try db.execute(
                     sql: "DELETE FROM call_events WHERE transaction_id IN (\(doomed))", arguments: [cutoff.milliseconds])
                 try db.execute(sql: "DELETE FROM calls WHERE transaction_id IN (\(doomed))", arguments: [cutoff.milliseconds])
                 return db.changesCount
             }
             total += deleted
-            if deleted < 2000 { return total }
+            if deleted < purgeBatchSize { return total }
         }
     }
 
