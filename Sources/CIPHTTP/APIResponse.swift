@@ -4,10 +4,8 @@ import NIOCore
 
 /// Builds the JSON responses of the API.
 enum APIResponse {
-    static func json(_ status: HTTPResponse.Status, _ text: String, headers extra: HTTPFields = [:]) -> Response {
-        var headers = extra
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    static func json(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {
+        json(status, body: ByteBuffer(string: text), headers: headers)
     }
 
     static func json(
@@ -15,9 +13,13 @@ enum APIResponse {
     ) -> Response {
         var writer = JSONWriter(capacity: capacity)
         write(&writer)
+        return json(status, body: ByteBuffer(bytes: writer.bytes), headers: headers)
+    }
+
+    private static func json(_ status: HTTPResponse.Status, body: ByteBuffer, headers: HTTPFields) -> Response {
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     /// `{"error": "<name>"}`
