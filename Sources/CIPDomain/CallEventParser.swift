@@ -82,8 +82,12 @@ public struct CallEventParser: Sendable {
         var destination: String?
         if let rawCalling = members["calling_phone_number"], rawCalling != .null {
             if let text = rawCalling.scalarText?.trimmingSpaces(), !text.isEmpty, text.count <= 64 {
-                // Caller IDs that are not numbers ("anonymous", short codes) are kept as reported.
-                calling = PhoneNumber.normalize(text, defaultCountry: country) ?? text
+                if StoredText.isSingleLine(text) {
+                    // Caller IDs that are not numbers ("anonymous", short codes) are kept as reported.
+                    calling = PhoneNumber.normalize(text, defaultCountry: country) ?? text
+                } else {
+                    errors.add("calling_phone_number", StoredText.message)
+                }
             } else {
                 errors.add("calling_phone_number", "must be a caller ID of 1 to 64 characters")
             }
@@ -115,9 +119,11 @@ public struct CallEventParser: Sendable {
                 continue
             }
             switch value {
-            case .string(let text) where text.count <= 255: attributes[name] = value
-            case .integer, .double, .bool: attributes[name] = value
-            case .string: errors.add(name, "must be at most 255 characters")
+            case .string(let text) where text.count <= 255:
+                if StoredText.isSingleLine(text) { attributes[name] = value } else { errors.add(name, StoredText.message) }
+            case .number(let text) where text.count <= 255: attributes[name] = value
+            case .integer, .bool: attributes[name] = value
+            case .string, .number: errors.add(name, "must be at most 255 characters")
             default: errors.add(name, "must be a string or a number")
             }
         }

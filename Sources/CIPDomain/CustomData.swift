@@ -62,6 +62,7 @@ public struct CustomDataField: Sendable, Hashable {
             guard text.count <= dataType.maxLength else {
                 return .failure(FieldError("must be at most \(Self.grouped(dataType.maxLength)) characters"))
             }
+            guard StoredText.isMultiline(text) else { return .failure(FieldError(StoredText.multilineMessage)) }
             if dataType == .category, !allowedValues.isEmpty, !allowedValues.contains(text) {
                 return .failure(FieldError("must be one of: " + allowedValues.joined(separator: ", ")))
             }

@@ -52,6 +52,10 @@ public enum CustomDataRequest {
                     errors.add(key, "source must be a string of 1 to \(maxSourceLength) characters")
                     continue
                 }
+                guard StoredText.isSingleLine(text) else {
+                    errors.add(key, "source " + StoredText.message)
+                    continue
+                }
                 source = text
             }
             items.append(CustomDataItem(name: name, value: value, source: source))

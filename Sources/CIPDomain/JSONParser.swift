@@ -1,9 +1,18 @@
+/// Why a body is not one JSON document.
+public enum JSONParseFailure: Error, Equatable, Sendable {
+    case notJSON
+    case duplicateKey(String)
+}
+
 /// A strict RFC 8259 parser into `JSONValue`, working on bytes: the request bodies and the stored
 /// JSON columns of every call go through it, and Foundation's Decodable path is many times slower.
 struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// The first key an object held twice; RFC 7493 (I-JSON) forbids them, and two readers of one
+    /// body (a proxy keeping the first, us the last) would otherwise see two different requests.
+    private(set) var duplicateKey: String?
     private static let maxDepth = 64
 
     private init(_ bytes: [UInt8]) {
@@ -12,10 +21,17 @@ struct JSONParser {
 
     /// The value `bytes` holds, or nil when they are not exactly one JSON document.
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
+        try? parseDocument(bytes).get()
+    }
+
+    /// The value `bytes` holds, or why they are not exactly one I-JSON document.
+    static func parseDocument(_ bytes: [UInt8]) -> Result<JSONValue, JSONParseFailure> {
         var parser = JSONParser(bytes)
-        guard let value = parser.value() else { return nil }
+        let value = parser.value()
+        if let key = parser.duplicateKey { return .failure(.duplicateKey(key)) }
+        guard let value else { return .failure(.notJSON) }
         parser.skipWhitespace()
-        return parser.index == bytes.count ? value : nil
+        return parser.index == bytes.count ? .success(value) : .failure(.notJSON)
     }
 
     private mutating func skipWhitespace() {
@@ -62,7 +78,10 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let member = value() else { return nil }
-            members[key] = member
+            guard members.updateValue(member, forKey: key) == nil else {
+                duplicateKey = key
+                return nil
+            }
             skipWhitespace()
             guard index < bytes.count else { return nil }
             if bytes[index] == UInt8(ascii: ",") {
@@ -204,7 +223,7 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let value = Int64(text) { return .integer(value) }
-        return Double(text).map(JSONValue.double)
+        return .number(text)
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {

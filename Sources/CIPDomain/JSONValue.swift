@@ -3,7 +3,9 @@ public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
-    case double(Double)
+    /// A number that is not an Int64 (`1.5`, `1e300`, `99999999999999999999`), as the text it was
+    /// sent as: SPEC 2.4 stores numbers as their decimal text, and a Double would round or overflow.
+    case number(String)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -22,22 +24,21 @@ public enum JSONValue: Sendable, Hashable {
     public var positiveID: Int64? {
         switch self {
         case .integer(let value): return value > 0 ? value : nil
-        case .double(let value):
-            guard value > 0, value == value.rounded(), value < 9e15 else { return nil }
+        case .number(let text):
+            guard let value = Double(text), value > 0, value == value.rounded(), value < 9e15 else { return nil }
             return Int64(value)
         case .string(let text): return PositiveID.parse(text)
         default: return nil
         }
     }
 
-    /// Strings as they are; numbers as their decimal text (`42`, `1.5`); nil for anything else.
+    /// Strings as they are; numbers as the text they were sent as (`42`, `1.5`, `1e300`); nil for
+    /// anything else.
     public var scalarText: String? {
         switch self {
         case .string(let text): return text
         case .integer(let value): return String(value)
-        case .double(let value):
-            if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-            return String(value)
+        case .number(let text): return text
         default: return nil
         }
     }

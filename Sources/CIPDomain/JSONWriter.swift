@@ -81,9 +81,10 @@ public struct JSONWriter: Sendable {
         case .null: null()
         case .bool(let flag): bool(flag)
         case .integer(let number): integer(number)
-        case .double(let number):
+        case .number(let text):
+            // The parser let only JSON's number grammar through, so the text is a valid number.
             separate()
-            bytes.append(contentsOf: (number.isFinite ? String(number) : "null").utf8)
+            bytes.append(contentsOf: text.utf8)
         case .string(let string): self.string(string)
         case .array(let elements):
             beginArray()

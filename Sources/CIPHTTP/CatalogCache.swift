@@ -2,29 +2,60 @@ import CIPDomain
 import CIPStore
 import Synchronization
 
-/// The catalog held in memory. Entries are only ever added, so a snapshot never lies about what it
-/// holds; when a lookup misses, the snapshot is reloaded once before the answer is "unknown".
+/// The catalog held in memory, kept current by `CatalogRefresher` and reloaded on demand only where
+/// a reload reveals nothing to the caller.
+///
+/// SPEC 2.1: a 401 must not say whether an organization exists. A request naming an organization
+/// the token does not own is answered from the snapshot alone, whether the organization exists or
+/// not, so both take the same path and the same time; the refresher brings new organizations in
+/// within a second. A token's own organization, and the fields of a network the caller may act for,
+/// are reloaded at once when missing: the caller learns nothing it may not know.
 final class CatalogCache: Sendable {
     private let store: any CallStore
     private let snapshot = Mutex<Catalog?>(nil)
+    /// One reload at a time; callers that miss together share it.
+    private let reloading = Mutex<Task<Catalog, any Error>?>(nil)
 
     init(store: any CallStore) {
         self.store = store
     }
 
-    /// A snapshot that holds everything `isComplete` needs, if the database has it.
-    func catalog(satisfying isComplete: (Catalog) -> Bool) async throws -> Catalog {
-        if let current = snapshot.withLock({ $0 }), isComplete(current) {
-            return current
-        }
-        let fresh = try await store.loadCatalog()
-        snapshot.withLock { $0 = fresh }
-        return fresh
+    /// The current snapshot, loaded on first use.
+    func current() async throws -> Catalog {
+        if let current = snapshot.withLock({ $0 }) { return current }
+        return try await reload()
     }
 
-    /// A snapshot in which `ref` resolves, if it exists.
-    func resolve(_ ref: OrganizationRef) async throws -> (Catalog, ResolvedOrganization?) {
-        let catalog = try await catalog { $0.resolve(ref) != nil }
+    /// Loads the catalog from the store and makes it the snapshot.
+    @discardableResult
+    func reload() async throws -> Catalog {
+        let task = reloading.withLock { running -> Task<Catalog, any Error> in
+            if let running { return running }
+            let task = Task {
+                defer { self.reloading.withLock { $0 = nil } }
+                let fresh = try await self.store.loadCatalog()
+                self.snapshot.withLock { $0 = fresh }
+                return fresh
+            }
+            running = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// A snapshot that holds everything `isComplete` needs, if the database has it. Only for callers
+    /// allowed to learn what is missing (the telephony feed, a caller's own network's fields).
+    func catalog(satisfying isComplete: (Catalog) -> Bool) async throws -> Catalog {
+        let current = try await current()
+        return isComplete(current) ? current : try await reload()
+    }
+
+    /// `ref` resolved for `token`: reloaded when missing only if it is the token's own organization.
+    func resolve(_ ref: OrganizationRef, for token: TokenRecord) async throws -> (Catalog, ResolvedOrganization?) {
+        var catalog = try await current()
+        if catalog.resolve(ref) == nil, token.organization == ref {
+            catalog = try await reload()
+        }
         return (catalog, catalog.resolve(ref))
     }
 }

@@ -23,8 +23,12 @@ enum RequestPayload: Sendable {
         guard buffer.readableBytes > 0 else {
             return .failure(.malformedBody("is required: send a JSON object"))
         }
-        guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
-            return .failure(.malformedBody("is not valid JSON"))
+        let value: JSONValue
+        switch JSONValue.parseBody(Data(buffer.readableBytesView)) {
+        case .success(let parsed): value = parsed
+        case .failure(.notJSON): return .failure(.malformedBody("is not valid JSON"))
+        case .failure(.duplicateKey(let key)):
+            return .failure(.malformedBody("has the key \"\(key.prefix(64))\" more than once"))
         }
         guard let members = value.objectValue else {
             return .failure(.malformedBody("must be a JSON object"))

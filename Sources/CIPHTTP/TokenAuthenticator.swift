@@ -23,8 +23,8 @@ final class TokenAuthenticator: Sendable {
         if let header = request.headers[.authorization] {
             return token(fromAuthorization: header)
         }
-        if let query = request.uri.queryParameters["oauth_token"] {
-            return String(query)
+        if let query = QueryParameters(request)["oauth_token"] {
+            return query
         }
         return payload?.oauthToken
     }

@@ -34,6 +34,9 @@ struct TokenCommand: AsyncParsableCommand {
                 }
                 organization = OrganizationRef(type: type, id: try checkID(id, flag: "--id"))
             }
+            if let description, !StoredText.isSingleLine(description) {
+                throw CatalogError.invalidArgument("--description \(StoredText.message)")
+            }
             let text = TokenGenerator.newToken()
             let owner = organization
             let record = try await database.withStore { store in

@@ -25,6 +25,7 @@ func checkName(_ name: String, flag: String = "--name") throws -> String {
     guard !trimmed.isEmpty, trimmed.count <= 255 else {
         throw CatalogError.invalidArgument("\(flag) must be 1 to 255 characters")
     }
+    guard StoredText.isSingleLine(trimmed) else { throw CatalogError.invalidArgument("\(flag) \(StoredText.message)") }
     return trimmed
 }
 
@@ -114,6 +115,9 @@ struct FieldCommand: AsyncParsableCommand {
             }
             if let tooLong = allowedValue.first(where: { $0.isEmpty || $0.count > 255 }) {
                 throw CatalogError.invalidArgument("--allowed-value \"\(tooLong)\" must be 1 to 255 characters")
+            }
+            if allowedValue.contains(where: { !StoredText.isSingleLine($0) }) {
+                throw CatalogError.invalidArgument("--allowed-value \(StoredText.message)")
             }
             let networkID = try checkID(network, flag: "--network")
             let name = try checkName(name)

@@ -34,7 +34,7 @@ func buildApplication(_ configuration: ServeConfiguration, store: any CallStore,
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
-    var background: [any Service] = [maintenance]
+    var background: [any Service] = [maintenance, CatalogRefresher(services: services, logger: logger)]
     if let rate = configuration.demoCallsPerSecond {
         // The simulator reaches the server the way a client on this machine would.
         let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host

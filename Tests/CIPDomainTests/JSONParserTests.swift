@@ -1,4 +1,5 @@
 import CIPDomain
+import Foundation
 import Testing
 
 @Suite("JSON parsing of bodies and stored values")
@@ -7,7 +8,7 @@ struct JSONParserTests {
         let parsed = JSONValue.parse(text: #" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
         #expect(
             parsed == .object([
-                "a": .array([.integer(1), .integer(-2), .double(3.5), .double(1000), .bool(true), .bool(false), .null]),
+                "a": .array([.integer(1), .integer(-2), .number("3.5"), .number("1e3"), .bool(true), .bool(false), .null]),
                 "b": .object(["c": .string("d")]), "e": .string(""),
             ]))
     }
@@ -30,8 +31,17 @@ struct JSONParserTests {
         #expect(JSONValue.parse(text: String(repeating: "[", count: 64) + String(repeating: "]", count: 64)) != nil)
     }
 
-    @Test func keepsLargeIntegersExactAndOthersAsDoubles() {
+    @Test func keepsLargeIntegersExactAndOtherNumbersAsTheirText() {
         #expect(JSONValue.parse(text: "9007199254740993") == .integer(9_007_199_254_740_993))
-        #expect(JSONValue.parse(text: "99999999999999999999") == .double(1e20))
+        #expect(JSONValue.parse(text: "99999999999999999999") == .number("99999999999999999999"))
+        #expect(JSONValue.parse(text: "1e999") == .number("1e999"))
+        #expect(JSONValue.parse(text: "-0.50") == .number("-0.50"))
+    }
+
+    @Test func refusesDuplicateKeysInBodies() {
+        #expect(JSONValue.parseBody(Data(#"{"a":1,"b":{"c":1,"c":2}}"#.utf8)) == .failure(.duplicateKey("c")))
+        #expect(JSONValue.parseBody(Data(#"{"a":1,"a":1}"#.utf8)) == .failure(.duplicateKey("a")))
+        #expect(JSONValue.parseBody(Data(#"{"a":1,"b":[{"a":2}]}"#.utf8)) == .success(.object(["a": .integer(1), "b": .array([.object(["a": .integer(2)])])])))
+        #expect(JSONValue.parseBody(Data("{".utf8)) == .failure(.notJSON))
     }
 }

@@ -44,7 +44,7 @@ struct ValueRulesTests {
 
         let short = CustomDataField(networkID: 1, name: "t", dataType: .shortText, allowedValues: [])
         #expect(try short.accept(.integer(42)).get() == .string("42"))
-        #expect(try short.accept(.double(1.5)).get() == .string("1.5"))
+        #expect(try short.accept(.number("1.5")).get() == .string("1.5"))
         #expect((try? short.accept(.string(String(repeating: "x", count: 256))).get()) == nil)
         #expect((try? short.accept(.null).get()) == nil)
         #expect((try? short.accept(.bool(true)).get()) == nil)
