@@ -10,6 +10,8 @@ public enum DomainError: Error, Sendable, Equatable {
     case notFound
     /// 409: the external unique id is taken by another live call of the network.
     case externalIDTaken
+    /// 405: the path exists, but not with this method; `allowed` are the methods it has.
+    case methodNotAllowed(allowed: [String])
     /// 413: the body is larger than the limit.
     case bodyTooLarge
     /// 415: a PUT/POST body that is not JSON.

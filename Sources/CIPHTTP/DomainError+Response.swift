@@ -17,6 +17,8 @@ extension DomainError {
             var errors = ValidationErrors()
             errors.add("external_unique_id", "has already been taken")
             return APIResponse.errors(.conflict, errors)
+        case .methodNotAllowed(let allowed):
+            return APIResponse.error(.methodNotAllowed, "MethodNotAllowed", headers: [.allow: allowed.joined(separator: ", ")])
         case .bodyTooLarge:
             return APIResponse.errors(.contentTooLarge, Self.bodyErrors("is too large"))
         case .unsupportedMediaType:

@@ -8,6 +8,7 @@ import Logging
 /// whose handle is logged beside the cause.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServiceMetrics
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -17,6 +18,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as DomainError {
             return error.response()
         } catch let error as HTTPError where error.status == .notFound {
+            if let allowed = routes.methods(of: request.uri.path) {
+                return DomainError.methodNotAllowed(allowed: allowed).response()
+            }
             return DomainError.notFound.response()
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return DomainError.bodyTooLarge.response()

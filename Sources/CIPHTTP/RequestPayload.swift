@@ -2,6 +2,7 @@ import CIPDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// A PUT/POST body as read, before anything is decided about it: its failure is answered only after
 /// the token is checked (SPEC 2.5's order), and its `oauth_token` may be the token.
@@ -12,10 +13,19 @@ enum RequestPayload: Sendable {
     /// Reads at most `limit` bytes of `request`'s body and checks that it is a JSON object.
     static func read(_ request: Request, limit: Int) async -> RequestPayload {
         let buffer: ByteBuffer
+        if let announced = request.headers[.contentLength].flatMap(Int.init), announced > limit {
+            // Refused without reading: a client waiting on `Expect: 100-continue` never sends it.
+            return .failure(.bodyTooLarge)
+        }
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return .failure(.bodyTooLarge)
+        } catch let error as HTTPParserError {
+            // Malformed framing (a bad chunk, an unknown transfer coding) is not a size problem.
+            return .failure(.malformedBody(ConnectionGuard.unreadableMessage(error)))
+        } catch {
+            return .failure(.malformedBody("ended before it was complete"))
         }
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
             return .failure(.unsupportedMediaType)

@@ -5,6 +5,7 @@ import CIPOperations
 import CIPSimulator
 import CIPStore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -17,6 +18,7 @@ struct ServeConfiguration {
     /// Set for `--demo`: the rate of its simulated calls.
     var demoCallsPerSecond: Double?
     var settings: APISettings
+    var limits: ConnectionLimits
     var retention: RetentionSettings
 }
 
@@ -45,8 +47,10 @@ func buildApplication(_ configuration: ServeConfiguration, store: any CallStore,
     }
     return Application(
         router: buildRouter(services: services),
+        server: .guardedHTTP1(configuration.limits),
         configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "cip"),
+            address: .hostname(configuration.host, port: configuration.port), serverName: "cip",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
         services: background,
         logger: logger)
 }

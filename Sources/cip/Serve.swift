@@ -4,6 +4,7 @@ import CIPHTTP
 import CIPOperations
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// `cip serve`: runs the HTTP service until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -52,7 +53,27 @@ struct Serve: AsyncParsableCommand {
     var maintenanceInterval: DurationArgument =
         Environment.value("CIP_MAINTENANCE_INTERVAL").flatMap(DurationArgument.init) ?? .init(seconds: 30, description: "30s")
 
+    @Option(help: "Time a client has to send a request's head, from its first byte or the connection's opening (env CIP_HEADER_TIMEOUT).")
+    var headerTimeout: DurationArgument =
+        Environment.value("CIP_HEADER_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+
+    @Option(help: "Time a client has to send a request's body, from the end of its head (env CIP_BODY_TIMEOUT).")
+    var bodyTimeout: DurationArgument =
+        Environment.value("CIP_BODY_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 30, description: "30s")
+
+    @Option(help: "How long a keep-alive connection may wait for its next request (env CIP_IDLE_TIMEOUT).")
+    var idleTimeout: DurationArgument =
+        Environment.value("CIP_IDLE_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 75, description: "75s")
+
+    @Option(help: "Open connections at most; lowered to fit the open-file limit (env CIP_MAX_CONNECTIONS).")
+    var maxConnections: Int = Environment.value("CIP_MAX_CONNECTIONS").flatMap(Int.init) ?? 10_000
+
+    @Option(help: "On SIGTERM, how long requests in flight may take before they are cut off (env CIP_SHUTDOWN_TIMEOUT).")
+    var shutdownTimeout: DurationArgument =
+        Environment.value("CIP_SHUTDOWN_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+
     func validate() throws {
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         if let effectiveRateLimit, effectiveRateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
@@ -64,16 +85,34 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cip")
         logger.logLevel = Logger.Level(rawValue: effectiveLogLevel) ?? .info
+        let fileLimit = FileLimit.raiseSoftToHard()
+        let connectionCap = FileLimit.connectionCap(requested: maxConnections, softLimit: fileLimit)
+        if connectionCap < maxConnections {
+            logger.notice(
+                "connections capped by the open-file limit",
+                metadata: ["max_connections": "\(connectionCap)", "file_limit": "\(fileLimit ?? 0)"])
+        }
+        let limits = ConnectionLimits(
+            headerTimeout: headerTimeout.duration, bodyTimeout: bodyTimeout.duration, idleTimeout: idleTimeout.duration,
+            maxConnections: connectionCap, maxBodyBytes: maxBodyBytes)
         let configuration = ServeConfiguration(
             host: host, port: port, database: database, logLevel: logger.logLevel,
             demoCallsPerSecond: demo ? demoRate : nil,
-            settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit),
+            settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit), limits: limits,
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
                 interval: maintenanceInterval.duration))
         try await database.withStore(logger: logger) { store in
             let app = try await buildApplication(configuration, store: store, logger: logger)
-            try await app.runService()
+            var group = ServiceGroupConfiguration(
+                services: [
+                    .init(service: app),
+                    .init(service: ShutdownWatchdog(limit: shutdownTimeout.duration + .seconds(5), logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // Past this, requests still in flight (a stalled upload, a hung query) are cancelled.
+            group.maximumGracefulShutdownDuration = shutdownTimeout.duration
+            try await ServiceGroup(configuration: group).run()
         }
     }
 }

@@ -61,10 +61,10 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(database: String) throws {
+    init(database: String, arguments: [String] = []) throws {
         port = try Self.freePort()
         process.executableURL = CIPBinary.url
-        process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "warning"]
+        process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "warning"] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
