@@ -13,13 +13,34 @@ public final class PostgresCallStore: CallStore {
     public let client: PostgresClient
     private let logger: Logger
     private let deadline: Duration
+    private let statementDeadline: Duration
+    private let breaker: CircuitBreaker
 
-    public init(url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(5))
-        throws
-    {
-        self.client = PostgresClient(configuration: try PostgresURL.configuration(from: url), backgroundLogger: logger)
+    /// - Parameters:
+    ///   - deadline: how long an operation may wait for a connection.
+    ///   - statementDeadline: how long a leased connection may go without finishing a statement (or,
+    ///     in a streamed export, without a row) before the operation is answered as an outage.
+    public init(
+        url: String, logger: Logger = Logger(label: "cip.store.postgres"), deadline: Duration = .seconds(5),
+        statementDeadline: Duration = .seconds(10)
+    ) throws {
+        let client = PostgresClient(configuration: try PostgresURL.configuration(from: url), backgroundLogger: logger)
+        self.client = client
         self.logger = logger
         self.deadline = deadline
+        self.statementDeadline = statementDeadline
+        self.breaker = CircuitBreaker { [logger] in
+            let progress = OperationProgress()
+            let answered = try? await withStallWatch(
+                progress: progress, leaseDeadline: .seconds(1), statementDeadline: .seconds(1)
+            ) {
+                try await client.withConnection { connection in
+                    progress.leased(connection)
+                    return try await connection.query("SELECT 1", logger: logger).collect().count
+                }
+            }
+            return answered != nil
+        }
     }
 
     // MARK: Schema
@@ -394,8 +415,9 @@ public final class PostgresCallStore: CallStore {
         sql.text += " ORDER BY ended_at, transaction_id"
         // Rows stream from the server as they are read, so memory stays flat.
         let built = sql.query
-        try await guarded { connection in
+        try await guarded { connection, progress in
             for try await row in try await connection.query(built, logger: self.logger) {
+                progress.touch()
                 try body(try Self.decodeCall(row))
             }
         }
@@ -545,55 +567,46 @@ public final class PostgresCallStore: CallStore {
         }
     }
 
-    private enum Race<T: Sendable>: Sendable {
-        case finished(T)
-        case deadline(leased: Bool)
-    }
-
-    /// Runs `body` on a pooled connection. Waiting for the connection has a deadline: when none can
-    /// be had in time, or the connection fails, the database is unreachable (`DomainError.unavailable`).
-    /// Work on a leased connection has no deadline, so long exports and big batches are not cut.
-    private func guarded<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+    /// Runs `body` on a pooled connection, held to two deadlines: one for leasing the connection,
+    /// one for each statement once leased (so long exports and big batches are not cut, but a hung
+    /// query is). Either passing, or the connection failing, means the database is unreachable
+    /// (`DomainError.unavailable`): the breaker opens and later operations fail at once until the
+    /// database answers again.
+    private func guarded<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T)
         async throws -> T
     {
-        let leased = Flag()
+        if breaker.isOpen { throw DomainError.unavailable }
+        let progress = OperationProgress()
         do {
-            return try await withThrowingTaskGroup(of: Race<T>.self) { group in
-                group.addTask {
-                    .finished(
-                        try await self.client.withConnection { connection in
-                            leased.set()
-                            return try await body(connection)
-                        })
+            return try await withStallWatch(progress: progress, leaseDeadline: deadline, statementDeadline: statementDeadline) {
+                try await self.client.withConnection { connection in
+                    progress.leased(connection)
+                    return try await body(connection, progress)
                 }
-                group.addTask {
-                    try await Task.sleep(for: self.deadline)
-                    return .deadline(leased: leased.isSet)
-                }
-                defer { group.cancelAll() }
-                while let next = try await group.next() {
-                    switch next {
-                    case .finished(let result): return result
-                    case .deadline(leased: true): continue
-                    case .deadline(leased: false): throw DomainError.unavailable
-                    }
-                }
-                throw DomainError.unavailable
             }
         } catch let error as DomainError {
+            if error == .unavailable { breaker.trip() }
             throw error
         } catch let error as CatalogError {
             throw error
         } catch let error as StoreFailure {
             throw error
         } catch let error as PSQLError {
-            throw Self.classify(error)
+            let classified = Self.classify(error)
+            if let domain = classified as? DomainError, domain == .unavailable { breaker.trip() }
+            throw classified
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            // Connection refused, reset, timed out, pool closed: the database is not reachable.
+            // Connection refused, reset, timed out, stalled, pool closed: the database is not reachable.
+            breaker.trip()
             throw DomainError.unavailable
         }
+    }
+
+    /// Like `guarded`, for bodies that make no progress of their own to report.
+    private func guarded<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await guarded { connection, _ in try await body(connection) }
     }
 
     /// A query the server refused is a fault (500); a connection that failed is an outage (503).
@@ -605,12 +618,6 @@ public final class PostgresCallStore: CallStore {
     }
 }
 
-/// A flag one task sets and another reads.
-private final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
-}
 
 extension PSQLError {
     var sqlState: String? { serverInfo?[.sqlState] }

@@ -21,15 +21,16 @@ struct DatabaseOption: ParsableArguments {
 
     /// Runs `body` with the configured store, its schema brought up to date. A PostgreSQL store's
     /// connection pool runs for as long as `body` does.
-    func withStore<T>(logger: Logger = DatabaseOption.quietLogger, _ body: (any CallStore) async throws -> T)
-        async throws -> T
-    {
+    func withStore<T>(
+        logger: Logger = DatabaseOption.quietLogger, statementDeadline: Duration = .seconds(10),
+        _ body: (any CallStore) async throws -> T
+    ) async throws -> T {
         guard isPostgres else {
             let store = try SQLiteCallStore(path: database, logger: logger)
             try await store.migrate()
             return try await body(store)
         }
-        let store = try PostgresCallStore(url: database, logger: logger)
+        let store = try PostgresCallStore(url: database, logger: logger, statementDeadline: statementDeadline)
         let pool = Task { await store.client.run() }
         defer { pool.cancel() }
         // Give the pool's task a moment to start, so the first lease does not find it idle (and warn).

@@ -72,6 +72,10 @@ struct Serve: AsyncParsableCommand {
     var shutdownTimeout: DurationArgument =
         Environment.value("CIP_SHUTDOWN_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
 
+    @Option(help: "PostgreSQL: how long one database operation may run on its connection (an export: wait for its next row) before the request is answered 503 (env CIP_STATEMENT_TIMEOUT).")
+    var statementTimeout: DurationArgument =
+        Environment.value("CIP_STATEMENT_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+
     func validate() throws {
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -102,7 +106,7 @@ struct Serve: AsyncParsableCommand {
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
                 interval: maintenanceInterval.duration))
-        try await database.withStore(logger: logger) { store in
+        try await database.withStore(logger: logger, statementDeadline: statementTimeout.duration) { store in
             let app = try await buildApplication(configuration, store: store, logger: logger)
             var group = ServiceGroupConfiguration(
                 services: [

@@ -25,6 +25,26 @@ struct ErrorResponseTests {
         }
     }
 
+    @Test func aPathAskedWithAMethodItDoesNotHaveIs405WithAllow() async throws {
+        try await withAPI { (api: APITester) async throws in
+            let cases: [(HTTPRequest.Method, String, String)] = [
+                (.delete, "\(base)/calls_in_progress.json", "PUT, POST"),
+                (.get, "\(base)/calls_in_progress", "PUT, POST"),
+                (.post, "\(base)/calls_in_progress/current_calls.json", "GET"),
+                (.put, "\(base)/telephony/call_events.json", "POST"),
+                (.delete, "/health", "GET"),
+            ]
+            for (method, path, allowed) in cases {
+                let reply = try await api.request(method, path, token: api.world.tokens.networkA)
+                #expect(reply.status == 405, "\(method) \(path)")
+                #expect(reply.headers[.allow] == allowed)
+                #expect(reply.json == .object(["error": .string("MethodNotAllowed")]))
+            }
+            // An unknown version is still no path at all.
+            #expect(try await api.request(.delete, "/api/1999-01-01/calls_in_progress.json").status == 404)
+        }
+    }
+
     @Test(arguments: StoreBackend.available) func malformedBodiesAre400(_ backend: StoreBackend) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let query = api.networkA + "&transaction_id=T1"
