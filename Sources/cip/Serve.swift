@@ -89,6 +89,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cip")
         logger.logLevel = Logger.Level(rawValue: effectiveLogLevel) ?? .info
+        MemoryReturn.configure()
         let fileLimit = FileLimit.raiseSoftToHard()
         let connectionCap = FileLimit.connectionCap(requested: maxConnections, softLimit: fileLimit)
         if connectionCap < maxConnections {
@@ -112,6 +113,7 @@ struct Serve: AsyncParsableCommand {
                 services: [
                     .init(service: app),
                     .init(service: ShutdownWatchdog(limit: shutdownTimeout.duration + .seconds(5), logger: logger)),
+                    .init(service: MemoryReturn(interval: .seconds(10))),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             // Past this, requests still in flight (a stalled upload, a hung query) are cancelled.
