@@ -53,6 +53,11 @@ struct APITester: Sendable {
         try await request(.post, "\(base)/telephony/call_events.json", token: token ?? world.tokens.telephony, body: body)
     }
 
+    /// Posts events with exactly `tokenOverride` (nil sends none).
+    func events(_ body: String, tokenOverride: String?) async throws -> Reply {
+        try await request(.post, "\(base)/telephony/call_events.json", token: tokenOverride, body: body)
+    }
+
     /// Posts one `call_bridged` for network A; `extra` is spliced into the event object.
     @discardableResult
     func bridge(
