@@ -52,6 +52,7 @@ struct CallsController: Sendable {
         if params["transaction_id"] == nil && params["external_unique_id"] == nil {
             errors.add("transaction_id", "is required unless external_unique_id is given")
         }
+        RequestPayload.checkToken(body, errors: &errors)
         let (newExternalID, items) = Self.parseBody(body, errors: &errors)
         guard let ref else { throw DomainError.invalid(errors) }
 

@@ -60,6 +60,13 @@ enum RequestPayload: Sendable {
         }
     }
 
+    /// A body's `oauth_token` that is not a string is an invalid field, not one to ignore.
+    static func checkToken(_ members: [String: JSONValue], errors: inout ValidationErrors) {
+        if let token = members["oauth_token"], token.stringValue == nil {
+            errors.add("oauth_token", "must be a string")
+        }
+    }
+
     private static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))

@@ -12,6 +12,9 @@ struct TelephonyController: Sendable {
         let payload = await RequestPayload.read(request, limit: services.settings.maxBodyBytes)
         let token = try await services.authenticate(request, payload: payload)
         let body = try payload.members()
+        var tokenErrors = ValidationErrors()
+        RequestPayload.checkToken(body, errors: &tokenErrors)
+        guard tokenErrors.isEmpty else { throw DomainError.invalid(tokenErrors) }
         let rawEvents: [JSONValue]
         if let batch = body["events"] {
             guard case .array(let elements) = batch else {

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Runs schemathesis (every check, positive and negative data, the stateful phase through the
+links of openapi.yaml) against a live `cip serve` on a seeded database: an SQLite file, or a new
+database on the PostgreSQL server of --postgres. Exits non-zero on any finding.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def admin(binary, database, *arguments):
+    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def seed(binary, database):
+    """Network 1 with an advertiser, the fields openapi.yaml's examples name, tokens and live calls."""
+    network = admin(binary, database, "network", "create", "--name", "Fuzz")["id"]
+    advertiser = admin(binary, database, "advertiser", "create", "--network", str(network), "--name", "A")["id"]
+    for name, kind in [("Disposition", "short-text"), ("Qualified", "signal"), ("Notes", "long-text")]:
+        admin(binary, database, "field", "create", "--network", str(network), "--name", name, "--type", kind)
+    admin(binary, database, "field", "create", "--network", str(network), "--name", "Stage", "--type", "category",
+          "--allowed-value", "New", "--allowed-value", "Won")
+    token = admin(binary, database, "token", "create", "--organization-type", "network", "--id", str(network))["token"]
+    telephony = admin(binary, database, "token", "create", "--telephony")["token"]
+    return network, advertiser, token, telephony
+
+
+def bridge_calls(base, telephony, network, advertiser, count=20):
+    events = [{"event": "call_bridged", "transaction_id": f"SEED-{i}", "network_id": network, "advertiser_id": advertiser,
+               "occurred_at": "2022-12-10T13:00:00.000Z", "calling_phone_number": f"530-999-{1000 + i}",
+               "destination_phone_number": "855-559-5599"} for i in range(count)]
+    request = urllib.request.Request(f"{base}/api/2022-08-01/telephony/call_events.json", method="POST",
+                                     data=json.dumps({"events": events}).encode(),
+                                     headers={"Authorization": telephony, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/debug/cip"))
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; a new database is made on it")
+    parser.add_argument("--max-examples", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--report", help="write schemathesis's JSON report here")
+    args = parser.parse_args()
+
+    folder = tempfile.mkdtemp(prefix="cip-fuzz-")
+    if args.postgres:
+        name = "cip_fuzz_" + uuid.uuid4().hex
+        subprocess.run(["psql", "-q", args.postgres, "-c", f"CREATE DATABASE {name}"], check=True)
+        database = args.postgres.rsplit("/", 1)[0] + "/" + name
+    else:
+        database = os.path.join(folder, "cip.sqlite")
+    network, advertiser, token, telephony = seed(args.binary, database)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = os.path.join(folder, "serve.log")
+    server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--database", database, "--log-level", "notice"],
+                              stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/health").read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        bridge_calls(base, telephony, network, advertiser)
+        environment = dict(os.environ, CIP_FUZZ_TOKEN=token, CIP_FUZZ_TELEPHONY_TOKEN=telephony)
+        command = ["schemathesis", "--config-file", os.path.join(ROOT, "scripts/schemathesis.toml"), "run",
+                   os.path.join(ROOT, "openapi.yaml"), "--url", base, "--checks", "all", "--mode", "all",
+                   "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--no-color",
+                   "--output-sanitize", "true"]
+        if args.report:
+            command += ["--report", "json", "--report-json-path", args.report]
+        result = subprocess.run(command, env=environment)
+        if server.poll() is not None:
+            print(f"fuzz: cip serve exited during the run; its log is {log_path}", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(result.returncode)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
