@@ -10,33 +10,15 @@ import http.client
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from cip_harness import free_port, admin, rss_kib
+
 CALLS_PER_ADVERTISER = 100
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin(binary, database, *arguments):
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def request(conn, method, path, token, body=None):

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,20 +28,11 @@ import time
 import urllib.error
 import urllib.request
 
+from cip_harness import free_port, admin
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = "/api/2022-08-01"
 FIELDS = ["F1", "F2", "F3"]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin(binary, database, *arguments):
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.splitlines()[-1])
 
 
 def call_api(base, method, path, token, body=None, timeout=5):
@@ -329,7 +319,6 @@ def main():
             time.sleep(random.uniform(0.2, 1.5))
             if args.mode == "pg-server":
                 cluster.kill()
-                down = time.time()
                 time.sleep(random.uniform(0, 0.5))
                 cluster.restart()
                 back = time.time()

@@ -6,26 +6,15 @@ database on the PostgreSQL server of --postgres. Exits non-zero on any finding.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 
+from cip_harness import admin, free_port, wait_until_up
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin(binary, database, *arguments):
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.splitlines()[-1])
 
 
 def seed(binary, database):
@@ -75,12 +64,7 @@ def main():
     server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--database", database, "--log-level", "notice"],
                               stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/health").read()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_up(base)
         bridge_calls(base, telephony, network, advertiser)
         environment = dict(os.environ, CIP_FUZZ_TOKEN=token, CIP_FUZZ_TELEPHONY_TOKEN=telephony)
         command = ["schemathesis", "--config-file", os.path.join(ROOT, "scripts/schemathesis.toml"), "run",

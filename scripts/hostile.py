@@ -11,7 +11,6 @@ any check fails.
 """
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import resource
@@ -22,27 +21,10 @@ import sys
 import tempfile
 import time
 
+from cip_harness import free_port, admin, proc_status
+
 HALF_SENT = b"GET /health HTTP/1.1\r\nHost: x\r\nX: "
 FILE_LIMIT = 1024
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin(binary, database, *arguments):
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def proc_status(pid, field):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def cpu_seconds(pid):
@@ -202,7 +184,6 @@ def main():
         first_answer = None
         while time.time() - abuse_ended < 10:
             try:
-                attempt = time.time()
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                     sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     sock.settimeout(1)

@@ -8,34 +8,14 @@ import argparse
 import csv
 import json
 import os
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
+from cip_harness import admin, free_port, wait_until_up, rss_kib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def admin(binary, database, *arguments):
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():
@@ -66,12 +46,7 @@ def main():
                               stdout=log, stderr=log)
     simulator = None
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/health").read()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_up(base)
         command = [args.binary, "simulate", "--url", base, "--token", telephony, "--network", str(network),
                    "--rate", str(args.rate), "--duration", f"{args.duration}s"]
         for advertiser in advertisers:
