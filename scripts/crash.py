@@ -145,6 +145,15 @@ class Load:
         self.clock = 1_700_000_000_000
         self.acknowledged = 0
         self.unanswered = 0
+        # How long each 503 took: during an outage the node must answer at once, not wait.
+        self.unavailable_ms = []
+
+    def send(self, method, path, token, body):
+        started = time.perf_counter()
+        status, answer = call_api(self.node(), method, path, token, body)
+        if status == 503:
+            self.unavailable_ms.append((time.perf_counter() - started) * 1000)
+        return status, answer
 
     def node(self):
         return random.choice(self.nodes).base
@@ -158,7 +167,7 @@ class Load:
         return f"v{self.run}-{self.counter}"
 
     def feed(self, events):
-        status, body = call_api(self.node(), "POST", f"{API}/telephony/call_events.json", self.telephony, {"events": events})
+        status, body = self.send("POST", f"{API}/telephony/call_events.json", self.telephony, {"events": events})
         if status != 200:
             self.unanswered += 1
             return [None] * len(events)
@@ -190,8 +199,8 @@ class Load:
     def put(self, transaction_id):
         value, external = self.value(), f"X-{self.value()}"
         body = {"call_in_progress": {"external_unique_id": external, "custom_data": [{"name": "F3", "value": value}]}}
-        status, _ = call_api(self.node(), "PUT", f"{API}/calls_in_progress.json?id={self.network}&organization_type=network"
-                             f"&transaction_id={transaction_id}", self.token, body)
+        status, _ = self.send("PUT", f"{API}/calls_in_progress.json?id={self.network}&organization_type=network"
+                              f"&transaction_id={transaction_id}", self.token, body)
         acknowledged = status == 200
         if acknowledged:
             self.acknowledged += 1
@@ -282,7 +291,7 @@ def main():
     if args.mode == "sqlite":
         database = os.path.join(folder, "cip.sqlite")
     else:
-        cluster = Postgres("crash", args.postgres_port)
+        cluster = Postgres(f"crash-{args.postgres_port}", args.postgres_port)
         name = f"cip_crash_{int(time.time() * 1000)}"
         subprocess.run(["psql", "-q", cluster.url, "-c", f"CREATE DATABASE {name}"], check=True)
         database = cluster.url.rsplit("/", 1)[0] + "/" + name
@@ -354,6 +363,10 @@ def main():
           f"{load.acknowledged} acknowledged writes, {load.unanswered} unanswered, {calls} calls; "
           f"back to ready after a kill: median {median:.2f} s, worst {max(recoveries, default=0):.2f} s; "
           f"lost acknowledged writes: {len(problems)}")
+    if load.unavailable_ms:
+        waits = sorted(load.unavailable_ms)
+        print(f"  503 answers: {len(waits)}, p50 {waits[len(waits) // 2]:.1f} ms, p99 {waits[int(len(waits) * 0.99)]:.1f} ms, "
+              f"slowest {waits[-1]:.1f} ms, {sum(1 for w in waits if w >= 100)} at 100 ms or more")
     for problem in problems[:20]:
         print("  " + problem)
     sys.exit(1 if problems else 0)
