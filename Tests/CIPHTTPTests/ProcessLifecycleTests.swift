@@ -135,6 +135,11 @@ struct ProcessLifecycleTests {
             ["token", "create", "--organization-type", "network", "--id", "42"],
             ["token", "create", "--organization-type", "agency", "--id", "1"],
             ["token", "revoke", "--id", "99"],
+            // Control characters are refused in every stored string (issue 9, item 6).
+            ["network", "create", "--name", "Bad\u{07}Name"],
+            ["advertiser", "create", "--network", "1", "--name", "B", "--id-from-network", "X\u{7F}Y"],
+            ["field", "create", "--network", "1", "--name", "C", "--type", "category", "--allowed-value", "a\nb"],
+            ["token", "create", "--telephony", "--description", "line\u{1B}[2J"],
         ]
         for arguments in failures {
             let result = try CIPBinary.run(["admin"] + arguments + ["--database", database])
