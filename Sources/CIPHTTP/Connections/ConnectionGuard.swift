@@ -248,7 +248,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head where waited >= TimeAmount(limits.headerTimeout),
             .body where waited >= TimeAmount(limits.bodyTimeout):
             logger.info("request timed out", metadata: ["waiting_for": "\(inbound == .head ? "head" : "body")"])
-            if responding {
+            // An answer of our own would come before one the route is still writing or working on.
+            if responding || (inbound == .head && pendingResponses > 0) || pendingResponses > 1 {
                 context.close(promise: nil)
             } else {
                 closeAfterResponse = true
