@@ -74,6 +74,12 @@ def main():
         if args.report:
             command += ["--report", "json", "--report-json-path", args.report]
         result = subprocess.run(command, env=environment)
+        if server.poll() is None:
+            # Requests the server answered, by its own count (what matched no route counts too).
+            metrics = urllib.request.urlopen(f"{base}/metrics").read().decode()
+            served = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                         if line.startswith("cip_http_requests_total"))
+            print(f"fuzz: the server answered {served:.0f} requests")
         if server.poll() is not None:
             print(f"fuzz: cip serve exited during the run; its log is {log_path}", file=sys.stderr)
             sys.exit(1)
