@@ -47,7 +47,9 @@ public final class PostgresCallStore: CallStore {
 
     /// Applies missing migrations under an advisory lock, so nodes starting together apply each once.
     public func migrate() async throws {
-        try await transaction { connection, logger in
+        // Schema changes may wait for other sessions' locks and rewrite tables: no statement
+        // deadline of a request applies (nodes starting together queue here for the advisory lock).
+        try await transaction(statementDeadline: .seconds(3600)) { connection, logger in
             try await connection.query("SELECT pg_advisory_xact_lock(7391001)", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -553,9 +555,9 @@ public final class PostgresCallStore: CallStore {
 
     /// Runs `body` in a transaction on one pooled connection.
     private func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+        statementDeadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
-        try await guarded { connection in
+        try await guarded(statementDeadline: statementDeadline) { connection, _ in
             do {
                 return try await connection.withTransaction(logger: self.logger) { connection in
                     try await body(connection, self.logger)
@@ -572,13 +574,15 @@ public final class PostgresCallStore: CallStore {
     /// query is). Either passing, or the connection failing, means the database is unreachable
     /// (`DomainError.unavailable`): the breaker opens and later operations fail at once until the
     /// database answers again.
-    private func guarded<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T)
-        async throws -> T
-    {
+    private func guarded<T: Sendable>(
+        statementDeadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T
+    ) async throws -> T {
         if breaker.isOpen { throw DomainError.unavailable }
         let progress = OperationProgress()
         do {
-            return try await withStallWatch(progress: progress, leaseDeadline: deadline, statementDeadline: statementDeadline) {
+            return try await withStallWatch(
+                progress: progress, leaseDeadline: deadline, statementDeadline: statementDeadline ?? self.statementDeadline
+            ) {
                 try await self.client.withConnection { connection in
                     progress.leased(connection)
                     return try await body(connection, progress)
