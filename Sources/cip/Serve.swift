@@ -89,7 +89,6 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cip")
         logger.logLevel = Logger.Level(rawValue: effectiveLogLevel) ?? .info
-        MemoryReturn.configure()
         let fileLimit = FileLimit.raiseSoftToHard()
         let connectionCap = FileLimit.connectionCap(requested: maxConnections, softLimit: fileLimit)
         if connectionCap < maxConnections {
