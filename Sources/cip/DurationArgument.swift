@@ -22,4 +22,9 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         duration = .seconds(seconds)
         self.description = description
     }
+
+    /// The duration in environment variable `name`, else `fallback` (`"10s"`, `"4h"`).
+    static func environment(_ name: String, else fallback: String) -> DurationArgument {
+        Environment.value(name).flatMap(DurationArgument.init) ?? DurationArgument(argument: fallback)!
+    }
 }

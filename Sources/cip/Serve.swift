@@ -42,39 +42,31 @@ struct Serve: AsyncParsableCommand {
     private var effectiveLogLevel: String { logLevel ?? Environment.value("CIP_LOG_LEVEL") ?? (demo ? "warning" : "info") }
 
     @Option(help: "End calls with no event for this long, as expired: 90s, 15m, 4h, 30d (env CIP_CALL_EXPIRY).")
-    var callExpiry: DurationArgument =
-        Environment.value("CIP_CALL_EXPIRY").flatMap(DurationArgument.init) ?? .init(seconds: 4 * 3600, description: "4h")
+    var callExpiry: DurationArgument = .environment("CIP_CALL_EXPIRY", else: "4h")
 
     @Option(help: "Keep completed calls this long after they end (env CIP_RETENTION).")
-    var retention: DurationArgument =
-        Environment.value("CIP_RETENTION").flatMap(DurationArgument.init) ?? .init(seconds: 30 * 86400, description: "30d")
+    var retention: DurationArgument = .environment("CIP_RETENTION", else: "30d")
 
     @Option(help: "How often expiry and the retention purge run (env CIP_MAINTENANCE_INTERVAL).")
-    var maintenanceInterval: DurationArgument =
-        Environment.value("CIP_MAINTENANCE_INTERVAL").flatMap(DurationArgument.init) ?? .init(seconds: 30, description: "30s")
+    var maintenanceInterval: DurationArgument = .environment("CIP_MAINTENANCE_INTERVAL", else: "30s")
 
     @Option(help: "Time a client has to send a request's head, from its first byte or the connection's opening (env CIP_HEADER_TIMEOUT).")
-    var headerTimeout: DurationArgument =
-        Environment.value("CIP_HEADER_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+    var headerTimeout: DurationArgument = .environment("CIP_HEADER_TIMEOUT", else: "10s")
 
     @Option(help: "Time a client has to send a request's body, from the end of its head (env CIP_BODY_TIMEOUT).")
-    var bodyTimeout: DurationArgument =
-        Environment.value("CIP_BODY_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 30, description: "30s")
+    var bodyTimeout: DurationArgument = .environment("CIP_BODY_TIMEOUT", else: "30s")
 
     @Option(help: "How long a keep-alive connection may wait for its next request (env CIP_IDLE_TIMEOUT).")
-    var idleTimeout: DurationArgument =
-        Environment.value("CIP_IDLE_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 75, description: "75s")
+    var idleTimeout: DurationArgument = .environment("CIP_IDLE_TIMEOUT", else: "75s")
 
     @Option(help: "Open connections at most; lowered to fit the open-file limit (env CIP_MAX_CONNECTIONS).")
     var maxConnections: Int = Environment.value("CIP_MAX_CONNECTIONS").flatMap(Int.init) ?? 10_000
 
     @Option(help: "On SIGTERM, how long requests in flight may take before they are cut off (env CIP_SHUTDOWN_TIMEOUT).")
-    var shutdownTimeout: DurationArgument =
-        Environment.value("CIP_SHUTDOWN_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+    var shutdownTimeout: DurationArgument = .environment("CIP_SHUTDOWN_TIMEOUT", else: "10s")
 
     @Option(help: "PostgreSQL: how long one database operation may run on its connection (an export: wait for its next row) before the request is answered 503 (env CIP_STATEMENT_TIMEOUT).")
-    var statementTimeout: DurationArgument =
-        Environment.value("CIP_STATEMENT_TIMEOUT").flatMap(DurationArgument.init) ?? .init(seconds: 10, description: "10s")
+    var statementTimeout: DurationArgument = .environment("CIP_STATEMENT_TIMEOUT", else: "10s")
 
     func validate() throws {
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
