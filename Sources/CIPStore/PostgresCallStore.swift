@@ -30,14 +30,8 @@ public final class PostgresCallStore: CallStore {
         self.deadline = deadline
         self.statementDeadline = statementDeadline
         self.breaker = CircuitBreaker { [logger] in
-            let progress = OperationProgress()
-            let answered = try? await withStallWatch(
-                progress: progress, leaseDeadline: .seconds(1), statementDeadline: .seconds(1)
-            ) {
-                try await client.withConnection { connection in
-                    progress.leased(connection)
-                    return try await connection.query("SELECT 1", logger: logger).collect().count
-                }
+            let answered = try? await client.withWatchedConnection(leaseDeadline: .seconds(1), statementDeadline: .seconds(1)) {
+                connection, _ in try await connection.query("SELECT 1", logger: logger).collect().count
             }
             return answered != nil
         }
@@ -578,16 +572,9 @@ public final class PostgresCallStore: CallStore {
         statementDeadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T
     ) async throws -> T {
         if breaker.isOpen { throw DomainError.unavailable }
-        let progress = OperationProgress()
         do {
-            return try await withStallWatch(
-                progress: progress, leaseDeadline: deadline, statementDeadline: statementDeadline ?? self.statementDeadline
-            ) {
-                try await self.client.withConnection { connection in
-                    progress.leased(connection)
-                    return try await body(connection, progress)
-                }
-            }
+            return try await client.withWatchedConnection(
+                leaseDeadline: deadline, statementDeadline: statementDeadline ?? self.statementDeadline, body)
         } catch let error as DomainError {
             if error == .unavailable { breaker.trip() }
             throw error

@@ -80,6 +80,23 @@ func withStallWatch<T: Sendable>(
     }
 }
 
+extension PostgresClient {
+    /// Runs `body` on a pooled connection under `withStallWatch`: the lease and each statement
+    /// held to their deadlines. What the store's operations and the breaker's probe both use.
+    func withWatchedConnection<T: Sendable>(
+        leaseDeadline: Duration, statementDeadline: Duration,
+        _ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T
+    ) async throws -> T {
+        let progress = OperationProgress()
+        return try await withStallWatch(progress: progress, leaseDeadline: leaseDeadline, statementDeadline: statementDeadline) {
+            try await self.withConnection { connection in
+                progress.leased(connection)
+                return try await body(connection, progress)
+            }
+        }
+    }
+}
+
 /// A database operation given up on by the stall watch; the store answers it as an outage.
 struct StalledOperation: Error {}
 
