@@ -86,8 +86,10 @@ class Postgres:
         self.name, self.port = name, port
         self.url = f"postgres://cip@127.0.0.1:{port}/postgres"
         if not self.ready():
-            subprocess.run(["bash", os.path.join(ROOT, "scripts/postgres"), "start", name, str(port)],
-                           check=True, capture_output=True, text=True)
+            result = subprocess.run(["bash", os.path.join(ROOT, "scripts/postgres"), "start", name, str(port)],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                sys.exit(f"crash: PostgreSQL cluster {name} did not start:\n{result.stderr}")
 
     def kill(self):
         root = os.environ.get("CIP_PG_ROOT", "/tmp") + f"/cip-pg-{self.name}/data/postmaster.pid"
@@ -279,7 +281,7 @@ def main():
     parser.add_argument("mode", choices=["sqlite", "pg-node", "pg-server"])
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/debug/cip"))
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--postgres-port", type=int, default=55440, help="pg-node and pg-server: the campaign's own cluster")
+    parser.add_argument("--postgres-port", type=int, default=25440, help="pg-node and pg-server: the campaign's own cluster")
     parser.add_argument("--seed", type=int)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
