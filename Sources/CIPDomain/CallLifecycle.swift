@@ -17,7 +17,8 @@ public enum CallLifecycle {
         _ event: CallEvent, to existing: CallRecord?, alreadySeen: Bool, receivedAt: Timestamp
     ) -> Outcome {
         if alreadySeen { return .duplicate }
-        guard var record = existing else { return first(event, receivedAt: receivedAt) }
+        guard let existing else { return first(event, receivedAt: receivedAt) }
+        var record = existing
         if record.networkID != event.networkID {
             return .rejected(errors("transaction_id", "is already used by a call of another network"))
         }
@@ -39,7 +40,15 @@ public enum CallLifecycle {
         case .ended:
             record.ended = CallEnding(at: event.occurredAt, reason: .ended)
         }
-        return .applied(record)
+        return .applied(record.versioned(after: existing))
+    }
+
+    /// The call as the service's expiry leaves it (SPEC 4): ended as `expired`, on the service's clock.
+    public static func expire(_ record: CallRecord, now: Timestamp) -> CallRecord {
+        var expired = record
+        expired.ended = CallEnding(at: now, reason: .expired)
+        expired.lastReceivedAt = now
+        return expired.versioned(after: record)
     }
 
     private static func first(_ event: CallEvent, receivedAt: Timestamp) -> Outcome {
@@ -54,10 +63,10 @@ public enum CallLifecycle {
                 destinationPhoneNumber: event.destinationPhoneNumber ?? "",
                 callStart: event.callStart ?? event.occurredAt, transferStart: event.occurredAt,
                 attributes: event.attributes, customData: [:], lastEventAt: event.occurredAt,
-                lastReceivedAt: receivedAt, ended: nil)
+                lastReceivedAt: receivedAt, ended: nil, wasBridged: event.kind == .bridged)
             record.merge(event.customData)
             if event.kind == .ended { record.ended = CallEnding(at: event.occurredAt, reason: .ended) }
-            return .applied(record)
+            return .applied(record.versioned(after: nil))
         }
     }
 

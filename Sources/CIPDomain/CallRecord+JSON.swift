@@ -29,6 +29,8 @@ extension JSONWriter {
         }
         key("custom_data")
         writeCustomData(call.customData)
+        key("version")
+        integer(call.version)
         if asCompleted, let ending = call.ended {
             key("call_end_time_utc")
             timestamp(ending.at)
@@ -66,6 +68,11 @@ public struct CallObjectJSON: Sendable, Hashable {
         var writer = JSONWriter(capacity: 384)
         writer.writeCall(call)
         bytes = writer.bytes
+    }
+
+    /// A call object written earlier (the change log keeps them as JSON).
+    public init(json bytes: [UInt8]) {
+        self.bytes = bytes
     }
 }
 

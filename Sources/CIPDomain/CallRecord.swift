@@ -19,13 +19,18 @@ public struct CallRecord: Sendable, Hashable {
     public var lastReceivedAt: Timestamp
     /// Set once the call has ended; an ended call is a tombstone that late events cannot revive.
     public var ended: CallEnding?
+    /// False for a call known only from a `call_ended` that came before its bridge: it was never a
+    /// call in progress, and is never listed, streamed or exported.
+    public var wasBridged: Bool
+    /// SPEC 2.7: 1 once bridged, one more with every change to the call object; 0 for a call never bridged.
+    public var version: Int64
 
     public init(
         transactionID: String, networkID: Int64, advertiserID: Int64?, status: CallStatus,
         externalUniqueID: String?, callingPhoneNumber: String, destinationPhoneNumber: String,
         callStart: Timestamp, transferStart: Timestamp, attributes: [String: JSONValue],
         customData: [String: CustomDataEntry], lastEventAt: Timestamp, lastReceivedAt: Timestamp,
-        ended: CallEnding?
+        ended: CallEnding?, wasBridged: Bool = true, version: Int64 = 1
     ) {
         self.transactionID = transactionID
         self.networkID = networkID
@@ -41,13 +46,31 @@ public struct CallRecord: Sendable, Hashable {
         self.lastEventAt = lastEventAt
         self.lastReceivedAt = lastReceivedAt
         self.ended = ended
+        self.wasBridged = wasBridged
+        self.version = version
     }
 
     public var isLive: Bool { ended == nil }
 
+    /// Where the call is in its life, as stored.
+    public var state: CallState {
+        if ended == nil { return .live }
+        return wasBridged ? .completed : .neverBridged
+    }
+
     public mutating func merge(_ writes: [CustomDataWrite]) {
         for write in writes { customData[write.name] = write.entry }
     }
+}
+
+/// A stored call's place in its life: explicit, so that no rule has to infer it from other columns.
+public enum CallState: String, Sendable, Hashable {
+    /// In progress: listed, updated, streamed.
+    case live
+    /// Ended after being bridged: kept for export (SPEC 5).
+    case completed
+    /// Recorded from a `call_ended` that came before any bridge, so that the late bridge is ignored.
+    case neverBridged = "never_bridged"
 }
 
 /// When and why a call ended.

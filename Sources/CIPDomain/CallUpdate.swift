@@ -24,7 +24,7 @@ public struct CallUpdate: Sendable, Hashable {
         var updated = record
         if let externalUniqueID { updated.externalUniqueID = externalUniqueID }
         updated.merge(customData)
-        return updated
+        return updated.versioned(after: record)
     }
 }
 

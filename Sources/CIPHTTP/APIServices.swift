@@ -19,7 +19,7 @@ public struct APISettings: Sendable {
 
 /// What the routes share: the store, in-memory caches in front of it, the clock and the settings.
 public struct APIServices: Sendable {
-    let store: any CallStore
+    let store: any ServingStore
     let settings: APISettings
     let clock: @Sendable () -> Timestamp
     let tokens: TokenAuthenticator
@@ -28,7 +28,7 @@ public struct APIServices: Sendable {
     public let metrics: ServiceMetrics
 
     public init(
-        store: any CallStore, settings: APISettings, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
+        store: any ServingStore, settings: APISettings, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
         metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.store = store

@@ -11,12 +11,12 @@ import Synchronization
 /// within a second. A token's own organization, and the fields of a network the caller may act for,
 /// are reloaded at once when missing: the caller learns nothing it may not know.
 final class CatalogCache: Sendable {
-    private let store: any CallStore
+    private let store: any CatalogStore
     private let snapshot = Mutex<Catalog?>(nil)
     /// One reload at a time; callers that miss together share it.
     private let reloading = Mutex<Task<Catalog, any Error>?>(nil)
 
-    init(store: any CallStore) {
+    init(store: any CatalogStore) {
         self.store = store
     }
 

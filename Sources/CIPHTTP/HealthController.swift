@@ -5,7 +5,7 @@ import NIOCore
 
 /// SPEC 7: `/health` says the process is up; `/ready` says the database answers.
 struct HealthController: Sendable {
-    let store: any CallStore
+    let store: any ServingStore
     let metrics: ServiceMetrics
 
     /// `/metrics`: Prometheus text; the live-call gauge is read from the store at each scrape, so it

@@ -8,12 +8,12 @@ import Synchronization
 /// Records are cached for a short time so that most requests skip the database; the cache's age is
 /// below SPEC's one second, so a revocation made by any process is honoured within it.
 final class TokenAuthenticator: Sendable {
-    private let store: any CallStore
+    private let store: any TokenStore
     private let maxAge: Duration
     private let cache = Mutex<[TokenHash: (record: TokenRecord?, fetched: ContinuousClock.Instant)]>([:])
     private static let maxCachedTokens = 100_000
 
-    init(store: any CallStore, maxAge: Duration = .milliseconds(500)) {
+    init(store: any TokenStore, maxAge: Duration = .milliseconds(500)) {
         self.store = store
         self.maxAge = maxAge
     }

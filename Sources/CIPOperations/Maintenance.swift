@@ -9,15 +9,18 @@ public struct RetentionSettings: Sendable {
     public var callExpiry: Duration
     /// Completed calls are kept this long after they end.
     public var completedRetention: Duration
+    /// The change log (SPEC 8) keeps changes this long after they were committed.
+    public var changeRetention: Duration
     /// How often expiry and purge run.
     public var interval: Duration
 
     public init(
         callExpiry: Duration = .seconds(4 * 3600), completedRetention: Duration = .seconds(30 * 86400),
-        interval: Duration = .seconds(30)
+        changeRetention: Duration = .seconds(86400), interval: Duration = .seconds(30)
     ) {
         self.callExpiry = callExpiry
         self.completedRetention = completedRetention
+        self.changeRetention = changeRetention
         self.interval = interval
     }
 }
@@ -25,14 +28,14 @@ public struct RetentionSettings: Sendable {
 /// The background work of SPEC 4 and 5: ends silent calls and purges completed calls past
 /// retention, on the service's own clock.
 public struct MaintenanceService: Service {
-    let store: any CallStore
+    let store: any MaintenanceStore
     let settings: RetentionSettings
     let clock: @Sendable () -> Timestamp
     let metrics: ServiceMetrics
     let logger: Logger
 
     public init(
-        store: any CallStore, settings: RetentionSettings, clock: @escaping @Sendable () -> Timestamp,
+        store: any MaintenanceStore, settings: RetentionSettings, clock: @escaping @Sendable () -> Timestamp,
         metrics: ServiceMetrics, logger: Logger
     ) {
         self.store = store
@@ -52,8 +55,12 @@ public struct MaintenanceService: Service {
         let purged = try await store.purgeCompletedCalls(
             endedBefore: now.advanced(by: .zero - settings.completedRetention))
         metrics.recordPurged(purged)
-        if expired > 0 || purged > 0 {
-            logger.info("maintenance", metadata: ["expired": "\(expired)", "purged": "\(purged)"])
+        let purgedChanges = try await store.purgeChanges(
+            committedBefore: now.advanced(by: .zero - settings.changeRetention))
+        if expired > 0 || purged > 0 || purgedChanges > 0 {
+            logger.info(
+                "maintenance",
+                metadata: ["expired": "\(expired)", "purged": "\(purged)", "purged_changes": "\(purgedChanges)"])
         }
         return (expired, purged)
     }

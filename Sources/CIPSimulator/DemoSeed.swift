@@ -16,7 +16,7 @@ public struct DemoSeed: Sendable, Equatable {
     public let telephonyToken: String
 
     /// Seeds a database that has no network yet; returns nil, changing nothing, when it has one.
-    public static func seedIfEmpty(_ store: any CallStore) async throws -> DemoSeed? {
+    public static func seedIfEmpty(_ store: any AdminStore) async throws -> DemoSeed? {
         guard try await store.loadCatalog().networks.isEmpty else { return nil }
         let network = try await store.createNetwork(name: networkName, country: "US")
         var advertisers: [Advertiser] = []
@@ -42,7 +42,7 @@ public struct DemoSeed: Sendable, Equatable {
     }
 
     /// The demo network of a database seeded earlier, if there is one.
-    public static func existingNetwork(_ store: any CallStore) async throws -> (Network, [Advertiser])? {
+    public static func existingNetwork(_ store: any AdminStore) async throws -> (Network, [Advertiser])? {
         let catalog = try await store.loadCatalog()
         guard let network = catalog.networks.values.first(where: { $0.name == networkName }) else { return nil }
         let advertisers = catalog.advertisers.values.filter { $0.networkID == network.id }.sorted { $0.id < $1.id }
@@ -51,7 +51,7 @@ public struct DemoSeed: Sendable, Equatable {
 
     /// A new token of `kind`; its text is returned once and stored only as a hash.
     public static func token(
-        _ store: any CallStore, _ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope, _ description: String
+        _ store: any AdminStore, _ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope, _ description: String
     ) async throws -> String {
         let text = TokenGenerator.newToken()
         _ = try await store.createToken(

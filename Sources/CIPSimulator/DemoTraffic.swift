@@ -7,16 +7,27 @@ import ServiceLifecycle
 /// `serve --demo`: seeds an empty database once, then keeps simulated calls flowing through the
 /// server's own telephony feed, with a token of its own that is revoked when the server stops.
 public struct DemoTraffic: Service {
-    let simulator: Simulator
-    let store: any CallStore
-    let simulatorTokenID: Int64
+    let store: any AdminStore
+    let baseURL: String
+    let callsPerSecond: Double
+    let logger: Logger
+    let say: @Sendable (String) -> Void
 
-    /// Seeds (or finds) the demo network and prepares its traffic; nil when the database holds
-    /// other data and no demo network, which the demo leaves alone. `say` prints to the user.
-    public static func prepare(
-        store: any CallStore, baseURL: String, callsPerSecond: Double, logger: Logger,
-        say: @Sendable (String) -> Void
-    ) async throws -> DemoTraffic? {
+    /// `say` prints to the user.
+    public init(
+        store: any AdminStore, baseURL: String, callsPerSecond: Double, logger: Logger,
+        say: @escaping @Sendable (String) -> Void
+    ) {
+        self.store = store
+        self.baseURL = baseURL
+        self.callsPerSecond = callsPerSecond
+        self.logger = logger
+        self.say = say
+    }
+
+    /// Seeds (or finds) the demo network, then runs its traffic until the server stops. A database
+    /// that holds other data and no demo network is left alone.
+    public func run() async throws {
         let network: Network
         let advertisers: [Advertiser]
         if let seed = try await DemoSeed.seedIfEmpty(store) {
@@ -29,7 +40,8 @@ public struct DemoTraffic: Service {
             (network, advertisers) = existing
         } else {
             say("cip demo: this database already holds data and no demo network; --demo leaves it alone.\n")
-            return nil
+            try await gracefulShutdown()
+            return
         }
         let text = TokenGenerator.newToken()
         let record = try await store.createToken(
@@ -40,11 +52,7 @@ public struct DemoTraffic: Service {
         let simulator = Simulator(
             url: URL(string: baseURL)!, token: text, settings: settings, logger: logger, onTerminal: false,
             write: { _ in })
-        return DemoTraffic(simulator: simulator, store: store, simulatorTokenID: record.id)
-    }
-
-    public func run() async throws {
         try await simulator.run()
-        _ = try? await store.revokeToken(id: simulatorTokenID)
+        _ = try? await store.revokeToken(id: record.id)
     }
 }

@@ -1,14 +1,15 @@
 import CIPDomain
 
-/// What the service needs from storage: the catalog, tokens, and calls in progress with their events.
-///
-/// Every write is committed before it returns, so an acknowledged write survives a crash.
-public protocol CallStore: Sendable {
+/// The schema and health of a database, whatever it stores.
+public protocol DatabaseStore: Sendable {
     /// Applies the schema migrations not yet applied; safe to call at every start.
     func migrate() async throws
     /// Succeeds when the database answers (`/ready`).
     func ping() async throws
+}
 
+/// Networks, advertisers and custom data fields (SPEC 6).
+public protocol CatalogStore: DatabaseStore {
     /// Creates a network; its name must be new (`CatalogError.duplicateName`).
     func createNetwork(name: String, country: String) async throws -> Network
     /// Creates an advertiser in an existing network, with a name new within that network.
@@ -19,7 +20,10 @@ public protocol CallStore: Sendable {
     ) async throws -> CustomDataField
     /// Every network, advertiser and field.
     func loadCatalog() async throws -> Catalog
+}
 
+/// API and telephony tokens, stored by their hash (SPEC 2.1, 6).
+public protocol TokenStore: DatabaseStore {
     /// Stores a new token by its hash and returns its record.
     func createToken(
         hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
@@ -31,7 +35,27 @@ public protocol CallStore: Sendable {
     func listTokens() async throws -> [TokenRecord]
     /// Revokes a token by id; nil when there is no such token.
     func revokeToken(id: Int64) async throws -> TokenRecord?
+}
 
+/// Completed calls, read (SPEC 5).
+public protocol CompletedCallStore: DatabaseStore {
+    /// Calls `body` with each completed call that `filter` selects, oldest end first, without
+    /// holding them all in memory.
+    func forEachCompletedCall(
+        _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
+    ) async throws
+    /// The stored call, live or ended (a completed call keeps its final state); nil when unknown.
+    func call(transactionID: String) async throws -> CallRecord?
+}
+
+/// What `cip admin` may use: the catalog, tokens, and the export. It cannot write a call.
+public typealias AdminStore = CatalogStore & TokenStore & CompletedCallStore
+
+/// Calls in progress and their change log: the write path every change to a call takes.
+///
+/// Every write is committed before it returns, so an acknowledged write survives a crash; every
+/// change to a call object is recorded in the change log in the same transaction.
+public protocol CallStore: Sendable {
     /// The live calls matching `query`, most recently transferred first, ties by transaction id.
     func currentCalls(_ query: CallQuery) async throws -> [CallRecord]
     /// The same calls as `currentCalls`, each as its call object (SPEC 2.3), ready to send.
@@ -39,30 +63,39 @@ public protocol CallStore: Sendable {
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
-    /// The stored call, live or ended (a completed call keeps its final state); nil when unknown.
-    func call(transactionID: String) async throws -> CallRecord?
-    /// The network of each stored call (live or ended) among `transactionIDs`.
-    func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
     /// Applies checked events in order, in one transaction; one outcome per event.
     func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome]
+    /// How many calls are in progress now.
+    func liveCallCount() async throws -> Int
+    /// The network of each stored call (live or ended) among `transactionIDs`.
+    func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
 
+    /// The organization's changes after `sequence`, in sequence order, at most `limit`.
+    func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    /// The organization's calls in progress as of the latest sequence number.
+    func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot
+    /// Which sequence numbers the change log can still give.
+    func changeLogBounds() async throws -> ChangeLogBounds
+}
+
+/// The background work of a serving store: expiry and the purges of retention.
+public protocol MaintenanceStore: Sendable {
     /// Ends, as `expired` at `now`, every live call whose last event was received before `cutoff`.
     /// Returns how many calls it ended.
     func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int
     /// Deletes completed calls (and what was remembered of their events) that ended, by the
     /// service's clock, before `cutoff`. Returns how many calls it deleted.
     func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int
-    /// Calls `body` with each completed call that `filter` selects, oldest end first, without
-    /// holding them all in memory.
-    func forEachCompletedCall(
-        _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
-    ) async throws
-    /// How many calls are in progress now.
-    func liveCallCount() async throws -> Int
+    /// Deletes the change log's records committed before `cutoff`. Returns how many it deleted.
+    func purgeChanges(committedBefore cutoff: Timestamp) async throws -> Int
     /// Claims this round of background `job` for the caller: true at most once per `interval` across
     /// every node that shares the database, so expiry and purge run once, not once per node.
     func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool
 }
+
+/// Everything `cip serve` uses.
+public typealias ServingStore = AdminStore & CallStore & MaintenanceStore
 
 extension CallStore {
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
@@ -70,8 +103,8 @@ extension CallStore {
     }
 }
 
-/// How many completed calls one purge transaction deletes: small enough that requests are not held
-/// up behind it, on either backend.
+/// How many rows one purge transaction deletes: small enough that requests are not held up behind
+/// it, on either backend.
 let purgeBatchSize = 2000
 
 /// SPEC 6's filters of `calls export`; nil means no limit.

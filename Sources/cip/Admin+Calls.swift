@@ -25,7 +25,7 @@ struct CallsCommand: AsyncParsableCommand {
                 since: try since.map { try Self.time($0, flag: "--since") },
                 until: try until.map { try Self.time($0, flag: "--until") })
             let output = LineWriter(showProgress: isatty(STDERR_FILENO) == 1)
-            try await database.withStore { store in
+            try await database.withAdminStore { store in
                 try await store.forEachCompletedCall(filter) { call in
                     var writer = JSONWriter()
                     writer.writeCall(call, asCompleted: true)

@@ -39,7 +39,7 @@ struct TokenCommand: AsyncParsableCommand {
             }
             let text = TokenGenerator.newToken()
             let owner = organization
-            let record = try await database.withStore { store in
+            let record = try await database.withAdminStore { store in
                 try await store.createToken(
                     hash: TokenHash(of: text), kind: telephony ? .telephony : .organization, organization: owner,
                     scope: tokenScope, description: description, createdAt: .now())
@@ -71,7 +71,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            for token in try await database.withStore({ try await $0.listTokens() }) {
+            for token in try await database.withAdminStore({ try await $0.listTokens() }) {
                 printJSONLine { writer in writer.writeTokenSummary(token) }
             }
         }
@@ -84,7 +84,7 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "The token's id (from `token list`).") var id: Int64?
 
         func run() async throws {
-            let revoked = try await database.withStore { store in
+            let revoked = try await database.withAdminStore { store in
                 let tokenID: Int64
                 switch (token, id) {
                 case (let text?, nil):

@@ -49,7 +49,7 @@ struct NetworkCommand: AsyncParsableCommand {
                 let known = CountryNumbering.known.keys.sorted().joined(separator: ", ")
                 throw CatalogError.invalidArgument("--country must be one of \(known)")
             }
-            let network = try await database.withStore { store in
+            let network = try await database.withAdminStore { store in
                 try await store.createNetwork(name: name, country: numbering.isoCode)
             }
             printJSONLine { writer in
@@ -78,7 +78,7 @@ struct AdvertiserCommand: AsyncParsableCommand {
             let networkID = try checkID(network, flag: "--network")
             let name = try checkName(name)
             let fromNetwork = try idFromNetwork.map { try checkName($0, flag: "--id-from-network") }
-            let advertiser = try await database.withStore { store in
+            let advertiser = try await database.withAdminStore { store in
                 try await store.createAdvertiser(networkID: networkID, name: name, idFromNetwork: fromNetwork)
             }
             printJSONLine { writer in
@@ -121,7 +121,7 @@ struct FieldCommand: AsyncParsableCommand {
             }
             let networkID = try checkID(network, flag: "--network")
             let name = try checkName(name)
-            let field = try await database.withStore { store in
+            let field = try await database.withAdminStore { store in
                 try await store.createField(
                     networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValue)
             }

@@ -23,29 +23,26 @@ struct ServeConfiguration {
 }
 
 /// The composition root: opens the store, wires the routes and returns the application to run.
-func buildApplication(_ configuration: ServeConfiguration, store: any CallStore, logger: Logger) async throws
+func buildApplication(_ configuration: ServeConfiguration, stores: ServingStores, logger: Logger) async throws
     -> some ApplicationProtocol
 {
+    let store = stores.store
     let clock: @Sendable () -> Timestamp = Timestamp.now
     let metrics = ServiceMetrics()
-    // Before the port opens: the SQLite store loads its live calls into memory here (and refuses a
-    // second server on the same file), so the first request does not wait for it.
-    let liveCalls = try await store.liveCallCount()
-    metrics.setLiveCalls(liveCalls)
-    logger.info("calls in progress", metadata: ["count": "\(liveCalls)"])
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
-    var background: [any Service] = [maintenance, CatalogRefresher(services: services, logger: logger)]
+    // The store's own services (PostgreSQL's pool and sequencer) come first, so they run before the rest.
+    var background: [any Service] = stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)]
     if let rate = configuration.demoCallsPerSecond {
         // The simulator reaches the server the way a client on this machine would.
         let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host
-        let demo = try await DemoTraffic.prepare(
-            store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate, logger: logger,
-            say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
-        if let demo { background.append(demo) }
+        background.append(
+            DemoTraffic(
+                store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate, logger: logger,
+                say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }))
     }
-    return Application(
+    var app = Application(
         router: buildRouter(services: services),
         server: .guardedHTTP1(configuration.limits),
         configuration: .init(
@@ -53,4 +50,12 @@ func buildApplication(_ configuration: ServeConfiguration, store: any CallStore,
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
         services: background,
         logger: logger)
+    // Before the port opens: the schema is brought up to date, so the first request finds it.
+    app.beforeServerStarts {
+        try await stores.prepare()
+        let liveCalls = try await store.liveCallCount()
+        metrics.setLiveCalls(liveCalls)
+        logger.info("calls in progress", metadata: ["count": "\(liveCalls)"])
+    }
+    return app
 }

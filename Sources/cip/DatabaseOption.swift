@@ -2,6 +2,7 @@ import ArgumentParser
 import CIPStore
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `--database`, shared by `serve` and every `admin` command (SPEC 6 and 7).
 struct DatabaseOption: ParsableArguments {
@@ -19,25 +20,43 @@ struct DatabaseOption: ParsableArguments {
 
     var isPostgres: Bool { database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") }
 
-    /// Runs `body` with the configured store, its schema brought up to date. A PostgreSQL store's
-    /// connection pool runs for as long as `body` does.
-    func withStore<T>(
-        logger: Logger = DatabaseOption.quietLogger, statementDeadline: Duration = .seconds(10),
-        _ body: (any CallStore) async throws -> T
+    /// Runs `body` with the configured database, its schema brought up to date: the catalog, tokens
+    /// and completed calls, never a call in progress. A PostgreSQL pool runs for as long as `body` does.
+    func withAdminStore<T>(
+        logger: Logger = DatabaseOption.quietLogger, _ body: (any AdminStore) async throws -> T
     ) async throws -> T {
         guard isPostgres else {
-            let store = try SQLiteCallStore(path: database, logger: logger)
-            try await store.migrate()
-            return try await body(store)
+            let database = try SQLiteDatabase(path: database, logger: logger)
+            try await database.migrate()
+            return try await body(database)
         }
-        let store = try PostgresCallStore(url: database, logger: logger, statementDeadline: statementDeadline)
-        let pool = Task { await store.client.run() }
+        let database = try PostgresDatabase(url: database, logger: logger)
+        let pool = Task { await database.run() }
         defer { pool.cancel() }
-        // Give the pool's task a moment to start, so the first lease does not find it idle (and warn).
-        try await Task.sleep(for: .milliseconds(20))
-        try await store.migrate()
-        return try await body(store)
+        try await database.migrate()
+        return try await body(database)
     }
+
+    /// The store `serve` writes calls through, with what must run beside it. An SQLite file is
+    /// migrated and its serving lock taken here, at start; PostgreSQL's pool and change sequencer are
+    /// services of the server's group, and its migrations run once the pool does (`prepare`).
+    func servingStore(logger: Logger, statementDeadline: Duration) async throws -> ServingStores {
+        guard isPostgres else {
+            let database = try SQLiteDatabase(path: database, logger: logger)
+            try await database.migrate()
+            return ServingStores(store: try await database.serve(), services: [], prepare: {})
+        }
+        let database = try PostgresDatabase(url: database, logger: logger, statementDeadline: statementDeadline)
+        let store = PostgresCallStore(database: database)
+        return ServingStores(store: store, services: [database, store.sequencer], prepare: { try await database.migrate() })
+    }
+}
+
+/// A serving store, the services it needs running, and the work to do once they run.
+struct ServingStores {
+    let store: any ServingStore
+    let services: [any Service]
+    let prepare: @Sendable () async throws -> Void
 }
 
 /// Environment variables behind the flags.

@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep completed calls this long after they end (env CIP_RETENTION).")
     var retention: DurationArgument = .environment("CIP_RETENTION", else: "30d")
 
+    @Option(help: "Keep the change log's records this long after they are committed (env CIP_CHANGE_RETENTION).")
+    var changeRetention: DurationArgument = .environment("CIP_CHANGE_RETENTION", else: "24h")
+
     @Option(help: "How often expiry and the retention purge run (env CIP_MAINTENANCE_INTERVAL).")
     var maintenanceInterval: DurationArgument = .environment("CIP_MAINTENANCE_INTERVAL", else: "30s")
 
@@ -76,6 +79,10 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: effectiveLogLevel) != nil else { throw ValidationError("--log-level is not a log level") }
         guard demoRate > 0, demoRate <= 1000 else { throw ValidationError("--demo-rate must be between 0 and 1000") }
         if demo && port == 0 { throw ValidationError("--demo needs a fixed --port") }
+        // A live call's last change is then always in the log: a snapshot on PostgreSQL may need it.
+        guard changeRetention.duration >= callExpiry.duration else {
+            throw ValidationError("--change-retention must be at least --call-expiry")
+        }
     }
 
     func run() async throws {
@@ -97,9 +104,10 @@ struct Serve: AsyncParsableCommand {
             settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit), limits: limits,
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
-                interval: maintenanceInterval.duration))
-        try await database.withStore(logger: logger, statementDeadline: statementTimeout.duration) { store in
-            let app = try await buildApplication(configuration, store: store, logger: logger)
+                changeRetention: changeRetention.duration, interval: maintenanceInterval.duration))
+        do {
+            let stores = try await database.servingStore(logger: logger, statementDeadline: statementTimeout.duration)
+            let app = try await buildApplication(configuration, stores: stores, logger: logger)
             var group = ServiceGroupConfiguration(
                 services: [
                     .init(service: app),

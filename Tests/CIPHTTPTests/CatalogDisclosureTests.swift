@@ -15,8 +15,9 @@ struct CatalogDisclosureTests {
     @Test func unknownAndForeignOrganizationsAreAnsweredFromMemoryAlike() async throws {
         let folder = try TemporaryFolder.make()
         let path = folder.appendingPathComponent("catalog.sqlite").path
-        let store = try SQLiteCallStore(path: path)
-        try await store.migrate()
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        let store = try await database.serve()
         let world = try await Fixture.make(in: store)
         let app = Application(
             router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)

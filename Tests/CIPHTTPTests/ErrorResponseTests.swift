@@ -136,22 +136,29 @@ struct ErrorResponseTests {
     @Test func faultsAre500WithAnErrorHandle() async throws {
         let folder = try TemporaryFolder.make()
         let path = folder.appendingPathComponent("broken.sqlite").path
-        let store = try CIPStore.SQLiteCallStore(path: path)
-        try await store.migrate()
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        let store = try await database.serve()
         let network = try await store.createNetwork(name: "N", country: "US")
         let text = "cip_fault"
         _ = try await store.createToken(hash: TokenHash(of: text), kind: .organization, organization: .init(type: .network, id: network.id), scope: .write, description: nil, createdAt: .now())
-        // Break the database under the running service: a real fault, not a mock.
+        let bridge = CallEvent(
+            kind: .bridged, transactionID: "T1", networkID: network.id, advertiserID: nil, occurredAt: .now(), callStart: nil,
+            callingPhoneNumber: "+15309999999", destinationPhoneNumber: "+18555595599", status: nil, attributes: [:], customData: [])
+        _ = try await store.apply([bridge], receivedAt: .now())
+        // Break the database under the running service: a real fault, not a mock. Reads are answered
+        // from memory, so the update's write is what meets it.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [path, "DROP TABLE calls;"]
+        sqlite.arguments = [path, "DROP TABLE call_changes;"]
         try sqlite.run()
         sqlite.waitUntilExit()
         let app = Hummingbird.Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
         try await app.test(.router) { client in
             let response = try await client.executeRequest(
-                uri: "\(base)/calls_in_progress/current_calls.json?id=\(network.id)&organization_type=network",
-                method: .get, headers: [.authorization: text], body: nil)
+                uri: "\(base)/calls_in_progress.json?id=\(network.id)&organization_type=network&transaction_id=T1",
+                method: .put, headers: [.authorization: text, .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"call_in_progress": {"external_unique_id": "E1"}}"#))
             #expect(response.status.code == 500)
             let json = JSONValue.parse(String(buffer: response.body))
             #expect(json?["errors"]?["class"]?.stringValue == "InternalServiceError")

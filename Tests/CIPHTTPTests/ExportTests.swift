@@ -8,8 +8,9 @@ import Testing
 struct ExportTests {
     @Test func exportsCompletedCallsWithEveryValueAndFilters() async throws {
         let path = try TemporaryFolder.make().appendingPathComponent("export.sqlite").path
-        let store = try SQLiteCallStore(path: path)
-        try await store.migrate()
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        let store = try await database.serve()
         let network = try await store.createNetwork(name: "N", country: "US")
         let other = try await store.createNetwork(name: "O", country: "US")
         let advertiser = try await store.createAdvertiser(networkID: network.id, name: "A", idFromNetwork: nil)
@@ -72,15 +73,15 @@ struct ExportTests {
     /// A database with `count` completed calls, written in bulk by SQL beside the store's schema.
     static func database(completedCalls count: Int) async throws -> String {
         let path = try TemporaryFolder.make().appendingPathComponent("bulk.sqlite").path
-        let store = try SQLiteCallStore(path: path)
-        try await store.migrate()
-        _ = try await store.createNetwork(name: "Bulk", country: "US")
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        _ = try await database.createNetwork(name: "Bulk", country: "US")
         let sql = """
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
-            INSERT INTO calls (transaction_id, network_id, live, call_status, calling_phone_number,
+            INSERT INTO calls (transaction_id, network_id, state, call_status, calling_phone_number,
                 destination_phone_number, call_start, transfer_start, attributes, custom_data, last_event_at,
                 last_received_at, ended_at, end_reason)
-            SELECT 'BULK' || i, 1, 0, 'bridged', '+15309999999', '+18555595599', 1000, 1000,
+            SELECT 'BULK' || i, 1, 'completed', 'bridged', '+15309999999', '+18555595599', 1000, 1000,
                 '{"city":"Davis"}', '{"Stage":{"value":"Won","source":"Ivr"}}', 2000 + i, 2000 + i, 2000 + i, 'ended'
             FROM n;
             """

@@ -128,9 +128,11 @@ struct FindCallsTests {
             #expect(full["advertiser_campaign_id"]?.stringValue == "SampleCampaignID-123")
             #expect(full["city"]?.stringValue == "Davis")
             #expect(full["custom_data"] == .object(["utm_source": .object(["value": .string("google.com"), "source": .string("DynamicAttribution")])]))
+            #expect(full["version"] == .integer(1))
 
             let bare = try #require(calls.last?.objectValue)
-            #expect(Set(bare.keys) == ["transaction_id", "call_status", "external_unique_id", "calling_phone_number", "destination_phone_number", "call_start_time_utc", "transfer_start_time_utc", "custom_data"])
+            #expect(Set(bare.keys) == ["transaction_id", "call_status", "external_unique_id", "calling_phone_number", "destination_phone_number", "call_start_time_utc", "transfer_start_time_utc", "custom_data", "version"])
+            #expect(bare["version"] == .integer(1))
             #expect(bare["custom_data"] == .object([:]))
             #expect(bare["call_start_time_utc"] == bare["transfer_start_time_utc"])
         }

@@ -12,9 +12,10 @@ struct SQLiteLiveCallsTests {
         let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
         var served: [String: [CallRecord]] = [:]
         var queries: [(String, CallQuery)] = []
-        let store = try SQLiteCallStore(path: path)
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        let store = try await database.serve()
         do {
-            try await store.migrate()
             let world = try await Fixture.make(in: store)
             // Some calls exist before the memory is loaded, the rest arrive after.
             _ = try await store.apply((0..<20).map { world.bridged("EARLY\($0)", at: 1000 + Int64($0)) }, receivedAt: Timestamp(milliseconds: 1))
@@ -82,7 +83,7 @@ struct SQLiteLiveCallsTests {
         }
         // The first store is closed; a new one reads the same file afresh.
         try store.close()
-        let reopened = try SQLiteCallStore(path: path)
+        let reopened = try await SQLiteDatabase(path: path).serve()
         for (name, query) in queries {
             let fromFile = try await reopened.currentCalls(query)
             #expect(fromFile == served[name], "\(name)")
@@ -91,15 +92,15 @@ struct SQLiteLiveCallsTests {
 
     @Test func aSecondServerOnTheSameFileIsRefused() async throws {
         let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
-        let first = try SQLiteCallStore(path: path)
-        try await first.migrate()
-        _ = try await first.liveCallCount()
-        let second = try SQLiteCallStore(path: path)
-        let error = await #expect(throws: ServingLockError.self) { _ = try await second.liveCallCount() }
+        let firstDatabase = try SQLiteDatabase(path: path)
+        try await firstDatabase.migrate()
+        let first = try await firstDatabase.serve()
+        let second = try SQLiteDatabase(path: path)
+        let error = await #expect(throws: ServingLockError.self) { _ = try await second.serve() }
         #expect(error?.description.contains("already serving") == true)
         // Reading the catalog, as `cip admin` does, is still fine beside a server.
         _ = try await second.loadCatalog()
         try first.close()
-        #expect(try await second.liveCallCount() == 0)
+        #expect(try await second.serve().liveCallCount() == 0)
     }
 }

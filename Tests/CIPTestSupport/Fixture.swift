@@ -5,7 +5,7 @@ import CIPStore
 ///
 /// Network A (US) has advertisers A1 and A2; network B (GB) has advertiser B1.
 public struct Fixture: Sendable {
-    public let store: any CallStore
+    public let store: any ServingStore
     public let networkA: Network
     public let networkB: Network
     public let advertiserA1: Advertiser
@@ -30,7 +30,7 @@ public struct Fixture: Sendable {
     }
 
     /// The world in `store`, which must be migrated and empty.
-    public static func make(in store: any CallStore) async throws -> Fixture {
+    public static func make(in store: any ServingStore) async throws -> Fixture {
         let networkA = try await store.createNetwork(name: "Network A", country: "US")
         let networkB = try await store.createNetwork(name: "Network B", country: "GB")
         let a1 = try await store.createAdvertiser(networkID: networkA.id, name: "A1", idFromNetwork: "ext-a1")

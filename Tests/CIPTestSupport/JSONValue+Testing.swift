@@ -11,11 +11,6 @@ extension JSONValue {
         return elements[index]
     }
 
-    public var arrayValue: [JSONValue]? {
-        if case .array(let elements) = self { return elements }
-        return nil
-    }
-
     public var boolValue: Bool? {
         if case .bool(let flag) = self { return flag }
         return nil

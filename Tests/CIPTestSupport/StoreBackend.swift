@@ -19,18 +19,20 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
     public var description: String { rawValue }
 
     /// A new empty store, migrated; SQLite in a fresh temporary folder, PostgreSQL in a fresh database.
-    public func makeStore() async throws -> any CallStore {
+    public func makeStore() async throws -> any ServingStore {
         switch self {
         case .sqlite:
-            let store = try SQLiteCallStore(path: TemporaryFolder.make().appendingPathComponent("cip.sqlite").path)
-            try await store.migrate()
-            return store
+            let database = try SQLiteDatabase(path: TemporaryFolder.make().appendingPathComponent("cip.sqlite").path)
+            try await database.migrate()
+            return try await database.serve()
         case .postgres:
             let url = try await Self.freshPostgresDatabase()
             // Many tests share two cores and one server: waiting for a connection may take a while,
             // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
-            let store = try PostgresCallStore(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            Task { await store.client.run() }
+            let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let store = PostgresCallStore(database: database)
+            Task { await database.run() }
+            Task { try await store.sequencer.run() }
             try await store.migrate()
             return store
         }

@@ -91,6 +91,46 @@ enum SQLiteMigrations {
                     DROP INDEX IF EXISTS calls_live_phones;
                     """)
         }
+        migrator.registerMigration("v5-state-version-change-log") { db in
+            // A call's state is explicit now (not live + an empty destination), it carries SPEC 2.7's
+            // version, and every change to a call is logged under a sequence number (SPEC 8).
+            try db.execute(
+                sql: """
+                    ALTER TABLE calls ADD COLUMN state TEXT NOT NULL DEFAULT 'live';
+                    UPDATE calls SET state = CASE WHEN live = 1 THEN 'live'
+                        WHEN destination_phone_number <> '' THEN 'completed' ELSE 'never_bridged' END;
+                    ALTER TABLE calls ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+                    UPDATE calls SET version = 0 WHERE state = 'never_bridged';
+                    DROP INDEX calls_live_external_id;
+                    DROP INDEX calls_live_received;
+                    DROP INDEX calls_ended;
+                    DROP INDEX calls_completed_received;
+                    ALTER TABLE calls DROP COLUMN live;
+                    CREATE UNIQUE INDEX calls_live_external_id ON calls (network_id, external_unique_id)
+                        WHERE state = 'live' AND external_unique_id IS NOT NULL;
+                    CREATE INDEX calls_live_received ON calls (last_received_at) WHERE state = 'live';
+                    CREATE INDEX calls_completed_ended ON calls (ended_at) WHERE state = 'completed';
+                    CREATE INDEX calls_ended_received ON calls (last_received_at) WHERE state <> 'live';
+                    CREATE TABLE call_changes (
+                        sequence INTEGER PRIMARY KEY,
+                        transaction_id TEXT NOT NULL,
+                        network_id INTEGER NOT NULL,
+                        advertiser_id INTEGER,
+                        kind TEXT NOT NULL,
+                        changed TEXT NOT NULL,
+                        call TEXT NOT NULL,
+                        committed_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX call_changes_network ON call_changes (network_id, sequence);
+                    CREATE INDEX call_changes_advertiser ON call_changes (advertiser_id, sequence);
+                    CREATE TABLE change_log (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        last_sequence INTEGER NOT NULL,
+                        purged_through INTEGER NOT NULL
+                    );
+                    INSERT INTO change_log (id, last_sequence, purged_through) VALUES (1, 0, 0);
+                    """)
+        }
         return migrator
     }
 }

@@ -44,6 +44,49 @@ enum PostgresMigrations {
                 """,
                 "CREATE TABLE maintenance_rounds (job TEXT PRIMARY KEY, last_run_at BIGINT NOT NULL)",
             ]
-        )
+        ),
+        (
+            "v2-state-version-change-log",
+            [
+                "ALTER TABLE calls ADD COLUMN state TEXT NOT NULL DEFAULT 'live'",
+                """
+                UPDATE calls SET state = CASE WHEN live THEN 'live'
+                    WHEN destination_phone_number <> '' THEN 'completed' ELSE 'never_bridged' END
+                """,
+                "ALTER TABLE calls ADD COLUMN version BIGINT NOT NULL DEFAULT 1",
+                "UPDATE calls SET version = 0 WHERE state = 'never_bridged'",
+                // Dropping the column drops every index on it.
+                "ALTER TABLE calls DROP COLUMN live",
+                """
+                CREATE UNIQUE INDEX calls_live_external_id ON calls (network_id, external_unique_id)
+                    WHERE state = 'live' AND external_unique_id IS NOT NULL
+                """,
+                "CREATE INDEX calls_live_network ON calls (network_id, transfer_start DESC) WHERE state = 'live'",
+                "CREATE INDEX calls_live_advertiser ON calls (advertiser_id, transfer_start DESC) WHERE state = 'live'",
+                """
+                CREATE INDEX calls_live_phones ON calls (calling_phone_number, destination_phone_number)
+                    WHERE state = 'live'
+                """,
+                "CREATE INDEX calls_live_received ON calls (last_received_at) WHERE state = 'live'",
+                "CREATE INDEX calls_completed_ended ON calls (ended_at) WHERE state = 'completed'",
+                "CREATE INDEX calls_ended_received ON calls (last_received_at) WHERE state <> 'live'",
+                // change_id orders a call's changes as they were written; sequence is stamped after
+                // commit by ChangeSequencer, in commit order (DECISIONS.md, "The change log").
+                """
+                CREATE TABLE call_changes (change_id BIGSERIAL PRIMARY KEY, sequence BIGINT UNIQUE,
+                    transaction_id TEXT COLLATE "C" NOT NULL, network_id BIGINT NOT NULL, advertiser_id BIGINT,
+                    kind TEXT NOT NULL, changed TEXT NOT NULL, call TEXT NOT NULL, committed_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX call_changes_unstamped ON call_changes (change_id) WHERE sequence IS NULL",
+                "CREATE INDEX call_changes_network ON call_changes (network_id, sequence)",
+                "CREATE INDEX call_changes_advertiser ON call_changes (advertiser_id, sequence)",
+                "CREATE INDEX call_changes_call ON call_changes (transaction_id, sequence)",
+                """
+                CREATE TABLE change_log (id INT PRIMARY KEY CHECK (id = 1), last_sequence BIGINT NOT NULL,
+                    purged_through BIGINT NOT NULL)
+                """,
+                "INSERT INTO change_log (id, last_sequence, purged_through) VALUES (1, 0, 0)",
+            ]
+        ),
     ]
 }

@@ -11,6 +11,8 @@ final class LiveCallIndex: Sendable {
 
     fileprivate struct State {
         var isLoaded = false
+        /// The change log's sequence number of the last commit applied here.
+        var sequence: Int64 = 0
         var calls: [String: LiveCall] = [:]
         var byExternalID: [NetworkExternalID: String] = [:]
         var byPhonePair: [PhonePair: [String]] = [:]
@@ -35,23 +37,23 @@ final class LiveCallIndex: Sendable {
         let externalUniqueID: String
     }
 
-    var isLoaded: Bool { state.withLock { $0.isLoaded } }
-
     var count: Int { state.withLock { $0.calls.count } }
 
-    /// Fills the index with every live call; later changes apply only once it is loaded.
-    func load(_ records: some Sequence<CallRecord>) {
+    /// Fills the index with every live call, as of the change log's `sequence`; later changes apply
+    /// only once it is loaded.
+    func load(_ records: some Sequence<CallRecord>, sequence: Int64) {
         let calls = records.filter(\.isLive).map(LiveCall.init)
         state.withLock { state in
             state = State()
             state.isLoaded = true
+            state.sequence = sequence
             for call in calls { state.insert(call) }
         }
     }
 
     /// Records the committed state of `records`: live ones replace what was known, ended ones leave.
-    func commit(_ records: [CallRecord]) {
-        guard !records.isEmpty else { return }
+    /// `sequence` is the change log's last sequence number after the commit.
+    func commit(_ records: [CallRecord], sequence: Int64) {
         // A batch may change one call several times: only its last state is written, and before
         // taking the lock, so readers do not wait for it.
         var last: [String: Int] = [:]
@@ -60,6 +62,7 @@ final class LiveCallIndex: Sendable {
         let calls = final.map { $0.isLive ? LiveCall($0) : nil }
         state.withLock { state in
             guard state.isLoaded else { return }
+            state.sequence = max(state.sequence, sequence)
             for (record, call) in zip(final, calls) {
                 state.remove(record.transactionID)
                 if let call { state.insert(call) }
@@ -67,13 +70,11 @@ final class LiveCallIndex: Sendable {
         }
     }
 
-    /// Forgets calls that ended without their full record at hand (expiry).
-    func remove(_ transactionIDs: [String]) {
-        guard !transactionIDs.isEmpty else { return }
-        state.withLock { state in
-            guard state.isLoaded else { return }
-            for transactionID in transactionIDs { state.remove(transactionID) }
-        }
+    /// The calls `scope` may see and the sequence number they are as of, read under one lock.
+    func snapshot(_ scope: CallScope) -> ChangeSnapshot {
+        let query = CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil)
+        let (found, sequence) = state.withLock { state in (state.matching(query), state.sequence) }
+        return ChangeSnapshot(sequence: sequence, calls: Self.listed(found).map(\.object))
     }
 
     /// The live calls `query` selects, in SPEC 2.2's order.
@@ -87,14 +88,12 @@ final class LiveCallIndex: Sendable {
     }
 
     private func liveCalls(matching query: CallQuery) -> [LiveCall] {
-        let found = state.withLock { state in
-            var found: [LiveCall] = []
-            state.forEachCandidate(of: query) { call in
-                if query.matches(call.record) { found.append(call) }
-            }
-            return found
-        }
-        return found.count > 1 ? found.sorted { CallRecord.listedBefore($0.record, $1.record) } : found
+        Self.listed(state.withLock { $0.matching(query) })
+    }
+
+    /// Calls in SPEC 2.2's order.
+    private static func listed(_ calls: [LiveCall]) -> [LiveCall] {
+        calls.count > 1 ? calls.sorted { CallRecord.listedBefore($0.record, $1.record) } : calls
     }
 
     /// The live call `selector` names within `scope`, if any.
@@ -114,6 +113,14 @@ final class LiveCallIndex: Sendable {
 }
 
 extension LiveCallIndex.State {
+    fileprivate func matching(_ query: CallQuery) -> [LiveCallIndex.LiveCall] {
+        var found: [LiveCallIndex.LiveCall] = []
+        forEachCandidate(of: query) { call in
+            if query.matches(call.record) { found.append(call) }
+        }
+        return found
+    }
+
     /// Visits the calls of the narrowest index the query names; the caller still checks every filter.
     fileprivate func forEachCandidate(of query: CallQuery, _ visit: (LiveCallIndex.LiveCall) -> Void) {
         func visitAll(_ transactionIDs: some Sequence<String>) {

@@ -25,6 +25,11 @@ final class ServingLock: Sendable {
         self.descriptor = descriptor
     }
 
+    /// Lets another server take the file, before this lock's owner is gone.
+    func release() {
+        flock(descriptor, LOCK_UN)
+    }
+
     deinit {
         close(descriptor)
     }

@@ -1,0 +1,38 @@
+/// How a backend writes a bound parameter: SQLite `?`, PostgreSQL `$1`, `$2`, …
+enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+
+    func placeholder(_ position: Int) -> String {
+        switch self {
+        case .sqlite: "?"
+        case .postgres: "$\(position)"
+        }
+    }
+}
+
+/// `… AND column = ?` conditions with bound values, for either backend. Column names and fixed
+/// fragments are code, never input; every value is bound.
+struct SQLConditions: Sendable {
+    let dialect: SQLDialect
+    private var clauses: [String]
+    private(set) var values: [StoredValue] = []
+
+    init(_ dialect: SQLDialect, _ fixed: String...) {
+        self.dialect = dialect
+        self.clauses = fixed
+    }
+
+    mutating func and(_ column: String, _ value: StoredValue, comparison: String = "=") {
+        values.append(value)
+        clauses.append("\(column) \(comparison) \(dialect.placeholder(values.count))")
+    }
+
+    /// A placeholder for a value bound after the conditions' own (a LIMIT, say).
+    mutating func bind(_ value: StoredValue) -> String {
+        values.append(value)
+        return dialect.placeholder(values.count)
+    }
+
+    var sql: String { clauses.isEmpty ? "TRUE" : clauses.joined(separator: " AND ") }
+}

@@ -1,0 +1,52 @@
+import CIPDomain
+
+/// A serving store answers for its database too (catalog, tokens, export), so the server holds one
+/// store; this forwards those, once for every backend.
+public protocol DatabaseForwarding: AdminStore {
+    associatedtype Database: AdminStore
+    var database: Database { get }
+}
+
+extension DatabaseForwarding {
+    public func migrate() async throws { try await database.migrate() }
+    public func ping() async throws { try await database.ping() }
+
+    public func createNetwork(name: String, country: String) async throws -> Network {
+        try await database.createNetwork(name: name, country: country)
+    }
+
+    public func createAdvertiser(networkID: Int64, name: String, idFromNetwork: String?) async throws -> Advertiser {
+        try await database.createAdvertiser(networkID: networkID, name: name, idFromNetwork: idFromNetwork)
+    }
+
+    public func createField(
+        networkID: Int64, name: String, dataType: CustomDataType, allowedValues: [String]
+    ) async throws -> CustomDataField {
+        try await database.createField(networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValues)
+    }
+
+    public func loadCatalog() async throws -> Catalog { try await database.loadCatalog() }
+
+    public func createToken(
+        hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
+        createdAt: Timestamp
+    ) async throws -> TokenRecord {
+        try await database.createToken(
+            hash: hash, kind: kind, organization: organization, scope: scope, description: description,
+            createdAt: createdAt)
+    }
+
+    public func token(hash: TokenHash) async throws -> TokenRecord? { try await database.token(hash: hash) }
+    public func listTokens() async throws -> [TokenRecord] { try await database.listTokens() }
+    public func revokeToken(id: Int64) async throws -> TokenRecord? { try await database.revokeToken(id: id) }
+
+    public func forEachCompletedCall(
+        _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
+    ) async throws {
+        try await database.forEachCompletedCall(filter, body)
+    }
+
+    public func call(transactionID: String) async throws -> CallRecord? {
+        try await database.call(transactionID: transactionID)
+    }
+}

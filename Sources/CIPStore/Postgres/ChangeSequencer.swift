@@ -1,0 +1,82 @@
+import CIPDomain
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Numbers committed change records in commit order, on every node that shares the database.
+///
+/// A sequence or identity column is handed out when a row is inserted, not when its transaction
+/// commits: a reader tailing "everything after N" would skip a change whose transaction commits
+/// after a higher-numbered one. So writers insert change records unnumbered, and a stamping round
+/// numbers every committed unnumbered record after the highest number issued. Rounds run one at a
+/// time across all nodes (each takes the same transaction-scoped advisory lock), so a round sees
+/// every number the previous one issued and only issues higher ones, and a reader that saw number N
+/// committed can never later find a record numbered below N that it has not seen. Any node may run a
+/// round: there is no leader to elect, and a node that dies mid-round only rolls its round back.
+/// Each node runs one round as soon as its own writes commit, and one every `pollInterval` to pick up
+/// the records of a node that died before it could.
+public final class ChangeSequencer: Service, Sendable {
+    private let database: PostgresDatabase
+    private let pollInterval: Duration
+    private let wakeups: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+    /// At most this many records per round, so one round stays short after a long outage.
+    static let roundLimit = 5000
+
+    init(database: PostgresDatabase, pollInterval: Duration = .milliseconds(250)) {
+        self.database = database
+        self.pollInterval = pollInterval
+        (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a round soon; wakes coalesce, so a burst of commits costs one round.
+    func wake() {
+        continuation.yield()
+    }
+
+    public func run() async throws {
+        let poller = Task { [continuation, pollInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: pollInterval)
+                continuation.yield()
+            }
+        }
+        defer { poller.cancel() }
+        await cancelWhenGracefulShutdown {
+            for await _ in self.wakeups {
+                do {
+                    while try await self.stampRound() == Self.roundLimit {}
+                } catch {
+                    // An outage: the next wake or poll tries again.
+                    self.database.logger.debug("change sequencer round failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Numbers the committed unnumbered records, oldest write first; returns how many.
+    @discardableResult
+    public func stampRound() async throws -> Int {
+        try await database.transaction { connection, logger in
+            try await connection.query("SELECT pg_advisory_xact_lock(7391003)", logger: logger)
+            let stamped = try await connection.rows(
+                """
+                WITH pending AS (
+                    SELECT change_id, row_number() OVER (ORDER BY change_id) AS position
+                    FROM (SELECT change_id FROM call_changes WHERE sequence IS NULL ORDER BY change_id
+                        LIMIT \(Self.roundLimit)) AS unnumbered),
+                counter AS (
+                    UPDATE change_log SET last_sequence = last_sequence + (SELECT count(*) FROM pending)
+                    RETURNING last_sequence - (SELECT count(*) FROM pending) AS base)
+                UPDATE call_changes SET sequence = counter.base + pending.position FROM pending, counter
+                WHERE call_changes.change_id = pending.change_id
+                RETURNING call_changes.sequence
+                """, [], logger)
+            if let last = try stamped.map({ try $0.requiredInteger("sequence") }).max() {
+                // Followers of the log (the change stream's) learn of new numbers at this commit.
+                try await connection.query("SELECT pg_notify('cip_changes', \(String(last)))", logger: logger)
+            }
+            return stamped.count
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import CIPDomain
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Calls in progress on PostgreSQL, written by any number of nodes at once: every write of a call
+/// takes the call's lock first (`PostgresCallRows.lock`), and the change records it writes are
+/// numbered after commit by the `ChangeSequencer`, which runs beside it as a service.
+public final class PostgresCallStore: ServingStore, DatabaseForwarding {
+    public let database: PostgresDatabase
+    public let sequencer: ChangeSequencer
+
+    public init(database: PostgresDatabase) {
+        self.database = database
+        self.sequencer = ChangeSequencer(database: database)
+    }
+
+    public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        let (sql, values) = CallSQL.current(.postgres, query)
+        return try await database.guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(sql, values)
+        }
+    }
+
+    public func liveCallCount() async throws -> Int {
+        try await database.guarded { connection, _ in
+            let rows = try await connection.rows(
+                "SELECT count(*) AS live FROM calls WHERE \(CallSQL.isLive)", [], self.database.logger)
+            return Int(try rows.first?.requiredInteger("live") ?? 0)
+        }
+    }
+
+    public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
+        guard !transactionIDs.isEmpty else { return [:] }
+        return try await database.guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(transactionIDs)
+                .mapValues(\.networkID)
+        }
+    }
+
+    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
+        guard !events.isEmpty else { return [] }
+        return try await commit { rows in
+            let ids = CallWrite.callsRead(by: events)
+            try await rows.lock(ids)
+            let (outcomes, write) = CallWrite.fold(
+                events, calls: try await rows.calls(ids), seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
+            return (outcomes, write, receivedAt)
+        }
+    }
+
+    public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
+        -> CallRecord
+    {
+        let (sql, values) = CallSQL.selected(.postgres, selector, in: scope)
+        return try await commit { rows in
+            // Find the call, take its lock, and read it again: it may have changed before the lock.
+            guard let found = try await rows.calls(sql, values).first(where: scope.contains) else {
+                throw DomainError.notFound
+            }
+            try await rows.lock([found.transactionID])
+            guard let record = try await rows.calls(sql, values).first(where: scope.contains) else {
+                throw DomainError.notFound
+            }
+            let (updated, write) = CallWrite.update(record, with: update)
+            return (updated, write ?? CallWrite(), Timestamp.now())
+        }
+    }
+
+    public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
+        let (sql, values) = CallSQL.expiring(.postgres, cutoff: cutoff)
+        return try await commit { rows in
+            let candidates = try await rows.calls(sql, values).map(\.transactionID)
+            try await rows.lock(candidates)
+            // Under the locks: a call that received an event meanwhile is no longer silent.
+            let silent = try await rows.calls(sql, values)
+            let write = CallWrite.expiry(of: silent, now: now)
+            return (write.upserts.count, write, now)
+        }
+    }
+
+    public func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int {
+        try await inBatches { rows in try await rows.deleteEndedCalls(receivedBefore: cutoff) }
+    }
+
+    public func purgeChanges(committedBefore cutoff: Timestamp) async throws -> Int {
+        try await inBatches { rows in try await rows.deleteChanges(committedBefore: cutoff) }
+    }
+
+    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    {
+        let (sql, values) = ChangeRow.after(.postgres, sequence, visibleTo: organization, limit: limit)
+        return try await database.guarded { connection, _ in
+            try await connection.rows(sql, values, self.database.logger).map(ChangeRow.decode)
+        }
+    }
+
+    public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
+        try await database.guarded { connection, _ in
+            try await PostgresSnapshot(connection: connection, logger: self.database.logger).take(scope)
+        }
+    }
+
+    public func changeLogBounds() async throws -> ChangeLogBounds {
+        try await database.guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.database.logger).bounds()
+        }
+    }
+
+    public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
+        try await database.transaction { connection, logger in
+            try await connection.query(
+                "INSERT INTO maintenance_rounds (job, last_run_at) VALUES (\(job), 0) ON CONFLICT DO NOTHING",
+                logger: logger)
+            // SKIP LOCKED: a node that finds another node mid-round leaves the round to it.
+            let rows = try await connection.query(
+                "SELECT last_run_at FROM maintenance_rounds WHERE job = \(job) FOR UPDATE SKIP LOCKED", logger: logger)
+            var lastRun: Int64?
+            for try await value in rows.decode(Int64.self) { lastRun = value }
+            guard let lastRun, now.milliseconds - lastRun >= interval.wholeMilliseconds else { return false }
+            try await connection.query(
+                "UPDATE maintenance_rounds SET last_run_at = \(now.milliseconds) WHERE job = \(job)", logger: logger)
+            return true
+        }
+    }
+
+    /// Runs `decide` and writes what it returns in one transaction; once it commits with changes,
+    /// this node's sequencer is woken to number them.
+    private func commit<T: Sendable>(
+        _ decide: @escaping @Sendable (PostgresCallRows) async throws -> (T, CallWrite, Timestamp)
+    ) async throws -> T {
+        let (result, changed) = try await database.transaction { connection, logger in
+            let rows = PostgresCallRows(connection: connection, logger: logger)
+            let (result, write, committedAt) = try await decide(rows)
+            if !write.isEmpty { try await rows.apply(write, committedAt: committedAt) }
+            return (result, !write.changes.isEmpty)
+        }
+        if changed { sequencer.wake() }
+        return result
+    }
+
+    private func inBatches(_ batch: @escaping @Sendable (PostgresCallRows) async throws -> Int) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await database.transaction { connection, logger in
+                try await batch(PostgresCallRows(connection: connection, logger: logger))
+            }
+            total += deleted
+            if deleted < purgeBatchSize { return total }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import CIPDomain
+import GRDB
+
+/// The SQLite write path's row primitives, inside one write transaction. They read and write rows;
+/// what to write is decided by `CallWrite`.
+struct SQLiteCallRows {
+    let db: Database
+
+    /// The stored calls among `transactionIDs`, live or ended.
+    func calls(_ transactionIDs: [String]) throws -> [String: CallRecord] {
+        let statement = try db.cachedStatement(
+            sql: "SELECT \(CallColumns.names) FROM calls WHERE transaction_id IN (SELECT value FROM json_each(?))")
+        var calls: [String: CallRecord] = [:]
+        let cursor = try Row.fetchCursor(statement, arguments: [Self.jsonList(transactionIDs)])
+        while let row = try cursor.next() {
+            let record = try CallColumns.decode(row)
+            calls[record.transactionID] = record
+        }
+        return calls
+    }
+
+    /// The remembered events of the calls among `transactionIDs`.
+    func seenEvents(_ transactionIDs: [String]) throws -> Set<EventIdentity> {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT transaction_id, event, occurred_at FROM call_events
+                WHERE transaction_id IN (SELECT value FROM json_each(?))
+                """)
+        var seen: Set<EventIdentity> = []
+        let cursor = try Row.fetchCursor(statement, arguments: [Self.jsonList(transactionIDs)])
+        while let row = try cursor.next() {
+            let kindText = try row.requiredText("event")
+            guard let kind = CallEventKind(rawValue: kindText) else { throw StoredRowError.invalid("event", kindText) }
+            seen.insert(
+                EventIdentity(
+                    kind: kind, transactionID: try row.requiredText("transaction_id"),
+                    occurredAt: Timestamp(milliseconds: try row.requiredInteger("occurred_at"))))
+        }
+        return seen
+    }
+
+    /// The rows of `sql`, as calls.
+    func calls(_ sql: String, _ values: [StoredValue]) throws -> [CallRecord] {
+        try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map(CallColumns.decode)
+    }
+
+    /// Writes `write` and returns the change log's last sequence number after it. A second live
+    /// call of a network with the same external id is `DomainError.externalIDTaken`.
+    func apply(_ write: CallWrite, committedAt: Timestamp) throws -> Int64 {
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO calls (\(CallColumns.names))
+                VALUES (\(Array(repeating: "?", count: CallColumns.all.count).joined(separator: ", ")))
+                ON CONFLICT (transaction_id) DO UPDATE SET \(CallColumns.upsertAssignments)
+                """)
+        do {
+            for record in write.upserts {
+                try upsert.execute(arguments: StatementArguments(CallColumns.values(of: record)))
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw DomainError.externalIDTaken
+        }
+        let remember = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO call_events (transaction_id, event, occurred_at) VALUES (?, ?, ?)")
+        for identity in write.remembered {
+            try remember.execute(arguments: [identity.transactionID, identity.kind.rawValue, identity.occurredAt.milliseconds])
+        }
+        return try appendChanges(write.changes, committedAt: committedAt)
+    }
+
+    /// Records `changes` under the next sequence numbers: the single writer commits in the order it
+    /// numbers, so sequence order is commit order.
+    private func appendChanges(_ changes: [CallChange], committedAt: Timestamp) throws -> Int64 {
+        let last = try Int64.fetchOne(
+            db.cachedStatement(sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
+            arguments: [changes.count]) ?? 0
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        var sequence = last - Int64(changes.count)
+        for change in changes {
+            sequence += 1
+            let row = ChangeRow(change)
+            try insert.execute(arguments: [
+                sequence, row.transactionID, row.networkID, row.advertiserID, row.kind, row.changed, row.call,
+                committedAt.milliseconds,
+            ])
+        }
+        return last
+    }
+
+    /// Deletes up to `purgeBatchSize` ended calls received before `cutoff`, and their remembered events.
+    func deleteEndedCalls(receivedBefore cutoff: Timestamp) throws -> Int {
+        let (doomed, values) = CallSQL.purgeable(.sqlite, cutoff: cutoff, limit: purgeBatchSize)
+        try db.execute(
+            sql: "DELETE FROM call_events WHERE transaction_id IN (\(doomed))", arguments: StatementArguments(values))
+        try db.execute(sql: "DELETE FROM calls WHERE transaction_id IN (\(doomed))", arguments: StatementArguments(values))
+        return db.changesCount
+    }
+
+    /// Deletes up to `purgeBatchSize` changes committed before `cutoff`, oldest first.
+    func deleteChanges(committedBefore cutoff: Timestamp) throws -> Int {
+        let (sql, values) = ChangeRow.purge(.sqlite, committedBefore: cutoff)
+        let deleted = try Int64.fetchAll(db, sql: sql, arguments: StatementArguments(values))
+        if let highest = deleted.max() {
+            try db.execute(
+                sql: "UPDATE change_log SET purged_through = max(purged_through, ?)", arguments: [highest])
+        }
+        return deleted.count
+    }
+
+    func bounds() throws -> ChangeLogBounds {
+        guard let row = try Row.fetchOne(db, sql: "SELECT purged_through, last_sequence FROM change_log") else {
+            return ChangeLogBounds(purgedThrough: 0, latest: 0)
+        }
+        return ChangeLogBounds(
+            purgedThrough: try row.requiredInteger("purged_through"), latest: try row.requiredInteger("last_sequence"))
+    }
+
+    private static func jsonList(_ texts: [String]) -> String {
+        var writer = JSONWriter()
+        writer.value(.array(texts.map(JSONValue.string)))
+        return writer.text
+    }
+}

@@ -1,0 +1,150 @@
+import CIPDomain
+import GRDB
+import Logging
+
+/// The one writer of an SQLite file's calls, made by `SQLiteDatabase.serve()` while it holds the
+/// file's serving lock.
+///
+/// Live calls are also held in memory (`LiveCallIndex`), so finding them never waits for the
+/// database; the file stays the durable record. Every write runs on GRDB's single writer queue,
+/// where the index is updated at commit, in commit order.
+public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
+    public let database: SQLiteDatabase
+    private let servingLock: ServingLock
+    private let live = LiveCallIndex()
+
+    init(database: SQLiteDatabase, servingLock: ServingLock) async throws {
+        self.database = database
+        self.servingLock = servingLock
+        let live = self.live
+        // On the writer queue, so the index can neither miss nor repeat a commit.
+        try await database.write { db in
+            let rows = SQLiteCallRows(db: db)
+            let records = try rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
+            live.load(records, sequence: try rows.bounds().latest)
+        }
+        database.logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
+    }
+
+    /// Closes the file and lets another server serve it; the store cannot be used afterwards.
+    public func close() throws {
+        servingLock.release()
+        try database.close()
+    }
+
+    public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        live.calls(matching: query)
+    }
+
+    public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
+        live.callObjects(matching: query)
+    }
+
+    public func liveCallCount() async throws -> Int {
+        live.count
+    }
+
+    public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
+        guard !transactionIDs.isEmpty else { return [:] }
+        return try await database.read { db in
+            try SQLiteCallRows(db: db).calls(transactionIDs).mapValues(\.networkID)
+        }
+    }
+
+    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
+        guard !events.isEmpty else { return [] }
+        return try await commit { rows in
+            let ids = CallWrite.callsRead(by: events)
+            let (outcomes, write) = CallWrite.fold(
+                events, calls: try rows.calls(ids), seen: try rows.seenEvents(ids), receivedAt: receivedAt)
+            return (outcomes, write, receivedAt)
+        }
+    }
+
+    public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
+        -> CallRecord
+    {
+        let live = self.live
+        return try await commit { _ in
+            // On the writer queue the index holds every committed write, so it is as good as a read.
+            guard let record = live.call(selector, in: scope) else { throw DomainError.notFound }
+            let (updated, write) = CallWrite.update(record, with: update)
+            return (updated, write ?? CallWrite(), Timestamp.now())
+        }
+    }
+
+    public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
+        try await commit { rows in
+            let (sql, values) = CallSQL.expiring(.sqlite, cutoff: cutoff)
+            let write = CallWrite.expiry(of: try rows.calls(sql, values), now: now)
+            return (write.upserts.count, write, now)
+        }
+    }
+
+    public func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int {
+        try await inBatches { try await self.database.write { db in try SQLiteCallRows(db: db).deleteEndedCalls(receivedBefore: cutoff) } }
+    }
+
+    public func purgeChanges(committedBefore cutoff: Timestamp) async throws -> Int {
+        try await inBatches { try await self.database.write { db in try SQLiteCallRows(db: db).deleteChanges(committedBefore: cutoff) } }
+    }
+
+    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    {
+        let (sql, values) = ChangeRow.after(.sqlite, sequence, visibleTo: organization, limit: limit)
+        return try await database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map(ChangeRow.decode)
+        }
+    }
+
+    public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
+        live.snapshot(scope)
+    }
+
+    public func changeLogBounds() async throws -> ChangeLogBounds {
+        try await database.read { db in try SQLiteCallRows(db: db).bounds() }
+    }
+
+    public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
+        try await database.write { db in
+            let lastRun = try Int64.fetchOne(
+                db, sql: "SELECT last_run_at FROM maintenance_rounds WHERE job = ?", arguments: [job]) ?? 0
+            guard now.milliseconds - lastRun >= interval.wholeMilliseconds else { return false }
+            try db.execute(
+                sql: """
+                    INSERT INTO maintenance_rounds (job, last_run_at) VALUES (?, ?)
+                    ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at
+                    """,
+                arguments: [job, now.milliseconds])
+            return true
+        }
+    }
+
+    /// Runs `decide` and writes what it returns in one transaction on the writer queue; the index
+    /// learns the new states once the transaction commits.
+    private func commit<T: Sendable>(
+        _ decide: @escaping @Sendable (SQLiteCallRows) throws -> (T, CallWrite, Timestamp)
+    ) async throws -> T {
+        let live = self.live
+        return try await database.write { db in
+            let rows = SQLiteCallRows(db: db)
+            let (result, write, committedAt) = try decide(rows)
+            guard !write.isEmpty else { return result }
+            let sequence = try rows.apply(write, committedAt: committedAt)
+            let upserts = write.upserts
+            db.afterNextTransaction(onCommit: { _ in live.commit(upserts, sequence: sequence) })
+            return result
+        }
+    }
+
+    /// Repeats a purge of small batches, so requests are not held up behind one long transaction.
+    private func inBatches(_ batch: @escaping @Sendable () async throws -> Int) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await batch()
+            total += deleted
+            if deleted < purgeBatchSize { return total }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import CIPDomain
+
+/// What one transaction writes to calls, decided above the backends: the calls' new states, the
+/// events to remember, and the change log's records. A backend only reads what `needs` names and
+/// writes what this holds; every rule lives here and in `CallLifecycle`.
+struct CallWrite: Sendable {
+    /// The final state of each call the transaction changes, once per call.
+    private(set) var upserts: [CallRecord] = []
+    /// Events to recognize as repeats later: applied and ignored ones (SPEC 4's idempotency).
+    private(set) var remembered: [EventIdentity] = []
+    /// Every change of a call object, in the order it happened.
+    private(set) var changes: [CallChange] = []
+
+    var isEmpty: Bool { upserts.isEmpty && remembered.isEmpty && changes.isEmpty }
+
+    /// The transaction ids a batch of events reads (and, on PostgreSQL, locks), in lock order.
+    static func callsRead(by events: [CallEvent]) -> [String] {
+        Set(events.map(\.transactionID)).sorted()
+    }
+
+    /// Folds a batch of events, in order, into their outcomes and one write. `calls` holds the
+    /// batch's stored calls and `seen` their remembered events, both read under the calls' locks.
+    static func fold(
+        _ events: [CallEvent], calls stored: [String: CallRecord], seen storedSeen: Set<EventIdentity>,
+        receivedAt: Timestamp
+    ) -> (outcomes: [CallLifecycle.Outcome], write: CallWrite) {
+        var calls = stored
+        var seen = storedSeen
+        var write = CallWrite()
+        var touched: [String] = []
+        var touchedOnce: Set<String> = []
+        var outcomes: [CallLifecycle.Outcome] = []
+        outcomes.reserveCapacity(events.count)
+        for event in events {
+            let before = calls[event.transactionID]
+            let outcome = CallLifecycle.apply(
+                event, to: before, alreadySeen: seen.contains(event.identity), receivedAt: receivedAt)
+            switch outcome {
+            case .applied(let record):
+                if before != record {
+                    if touchedOnce.insert(record.transactionID).inserted { touched.append(record.transactionID) }
+                    calls[record.transactionID] = record
+                }
+                if let change = CallChange.between(before, record) { write.changes.append(change) }
+                fallthrough
+            case .ignored:
+                seen.insert(event.identity)
+                write.remembered.append(event.identity)
+            case .duplicate, .rejected:
+                break
+            }
+            outcomes.append(outcome)
+        }
+        write.upserts = touched.map { calls[$0]! }
+        return (outcomes, write)
+    }
+
+    /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing.
+    static func update(_ record: CallRecord, with update: CallUpdate) -> (CallRecord, CallWrite?) {
+        let updated = update.applied(to: record)
+        guard let change = CallChange.between(record, updated) else { return (record, nil) }
+        return (updated, CallWrite(upserts: [updated], changes: [change]))
+    }
+
+    /// The write that ends `silent` calls as expired at `now` (SPEC 4).
+    static func expiry(of silent: [CallRecord], now: Timestamp) -> CallWrite {
+        var write = CallWrite()
+        for record in silent where record.isLive {
+            let expired = CallLifecycle.expire(record, now: now)
+            write.upserts.append(expired)
+            if let change = CallChange.between(record, expired) { write.changes.append(change) }
+        }
+        return write
+    }
+}
