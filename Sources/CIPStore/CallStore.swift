@@ -70,11 +70,15 @@ public protocol CallStore: Sendable {
     /// The network of each stored call (live or ended) among `transactionIDs`.
     func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
 
+    /// The organization's calls in progress as of the latest sequence number.
+    func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot
+}
+
+/// The change log of SPEC 8, read: any process may read it beside the servers that write it.
+public protocol ChangeLogStore: DatabaseStore {
     /// The organization's changes after `sequence`, in sequence order, at most `limit`.
     func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
         -> [LoggedChange]
-    /// The organization's calls in progress as of the latest sequence number.
-    func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot
     /// Which sequence numbers the change log can still give.
     func changeLogBounds() async throws -> ChangeLogBounds
 }
@@ -95,7 +99,7 @@ public protocol MaintenanceStore: Sendable {
 }
 
 /// Everything `cip serve` uses.
-public typealias ServingStore = AdminStore & CallStore & MaintenanceStore
+public typealias ServingStore = AdminStore & ChangeLogStore & CallStore & MaintenanceStore
 
 extension CallStore {
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {

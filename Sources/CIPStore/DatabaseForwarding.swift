@@ -1,9 +1,9 @@
 import CIPDomain
 
 /// A serving store answers for its database too (catalog, tokens, export), so the server holds one
-/// store; this forwards those, once for every backend.
+/// store; this forwards those (and the change log's reads), once for every backend.
 public protocol DatabaseForwarding: AdminStore {
-    associatedtype Database: AdminStore
+    associatedtype Database: AdminStore & ChangeLogStore
     var database: Database { get }
 }
 
@@ -45,6 +45,14 @@ extension DatabaseForwarding {
     ) async throws {
         try await database.forEachCompletedCall(filter, body)
     }
+
+    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    {
+        try await database.changes(after: sequence, visibleTo: organization, limit: limit)
+    }
+
+    public func changeLogBounds() async throws -> ChangeLogBounds { try await database.changeLogBounds() }
 
     public func call(transactionID: String) async throws -> CallRecord? {
         try await database.call(transactionID: transactionID)

@@ -87,24 +87,9 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         try await inBatches { rows in try await rows.deleteChanges(committedBefore: cutoff) }
     }
 
-    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
-        -> [LoggedChange]
-    {
-        let (sql, values) = ChangeRow.after(.postgres, sequence, visibleTo: organization, limit: limit)
-        return try await database.guarded { connection, _ in
-            try await connection.rows(sql, values, self.database.logger).map(ChangeRow.decode)
-        }
-    }
-
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
         try await database.guarded { connection, _ in
             try await PostgresSnapshot(connection: connection, logger: self.database.logger).take(scope)
-        }
-    }
-
-    public func changeLogBounds() async throws -> ChangeLogBounds {
-        try await database.guarded { connection, _ in
-            try await PostgresCallRows(connection: connection, logger: self.database.logger).bounds()
         }
     }
 

@@ -9,7 +9,7 @@ import ServiceLifecycle
 ///
 /// Every operation has a deadline; when the database cannot be reached the store throws
 /// `DomainError.unavailable` (503) and recovers by itself once the pool can connect again.
-public final class PostgresDatabase: CompletedCallStore, Service {
+public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service {
     public let client: PostgresClient
     let logger: Logger
     private let deadline: Duration
@@ -90,6 +90,21 @@ public final class PostgresDatabase: CompletedCallStore, Service {
                 progress.touch()
                 try body(try CallColumns.decode(row.makeRandomAccess()))
             }
+        }
+    }
+
+    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    {
+        let (sql, values) = ChangeRow.after(.postgres, sequence, visibleTo: organization, limit: limit)
+        return try await guarded { connection, _ in
+            try await connection.rows(sql, values, self.logger).map(ChangeRow.decode)
+        }
+    }
+
+    public func changeLogBounds() async throws -> ChangeLogBounds {
+        try await guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.logger).bounds()
         }
     }
 

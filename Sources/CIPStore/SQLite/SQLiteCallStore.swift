@@ -89,21 +89,8 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         try await inBatches { try await self.database.write { db in try SQLiteCallRows(db: db).deleteChanges(committedBefore: cutoff) } }
     }
 
-    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
-        -> [LoggedChange]
-    {
-        let (sql, values) = ChangeRow.after(.sqlite, sequence, visibleTo: organization, limit: limit)
-        return try await database.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map(ChangeRow.decode)
-        }
-    }
-
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
         live.snapshot(scope)
-    }
-
-    public func changeLogBounds() async throws -> ChangeLogBounds {
-        try await database.read { db in try SQLiteCallRows(db: db).bounds() }
     }
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {

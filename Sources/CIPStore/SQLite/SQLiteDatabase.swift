@@ -8,7 +8,7 @@ import Logging
 /// It reads and writes the catalog, tokens and completed calls. Calls in progress are written only
 /// by the `SQLiteCallStore` that `serve()` returns, which holds the file's serving lock: the one
 /// writer of calls is a rule of the types, not of the callers.
-public final class SQLiteDatabase: CompletedCallStore {
+public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
     let pool: DatabasePool
     let path: String
     let logger: Logger
@@ -71,6 +71,19 @@ public final class SQLiteDatabase: CompletedCallStore {
                 try body(CallColumns.decode(row))
             }
         }
+    }
+
+    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+        -> [LoggedChange]
+    {
+        let (sql, values) = ChangeRow.after(.sqlite, sequence, visibleTo: organization, limit: limit)
+        return try await read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map(ChangeRow.decode)
+        }
+    }
+
+    public func changeLogBounds() async throws -> ChangeLogBounds {
+        try await read { db in try SQLiteCallRows(db: db).bounds() }
     }
 
     /// Runs a read, reporting database faults as `StoreFailure`; domain errors pass through.
