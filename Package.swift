@@ -113,7 +113,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CIPStoreTests",
-            dependencies: ["CIPDomain", "CIPStore", "CIPSimulator", "CIPTestSupport"],
+            dependencies: [
+                "CIPDomain", "CIPStore", "CIPSimulator", "CIPTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
