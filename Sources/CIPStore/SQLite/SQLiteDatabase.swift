@@ -41,8 +41,8 @@ public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
     public func migrate() async throws {
         do {
             try SQLiteMigrations.migrator.migrate(pool)
-        } catch let error as DatabaseError {
-            throw StoreFailure(error)
+        } catch {
+            throw SQLiteErrors.classify(error)
         }
     }
 
@@ -86,29 +86,21 @@ public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
         try await read { db in try SQLiteCallRows(db: db).bounds() }
     }
 
-    /// Runs a read, reporting database faults as `StoreFailure`; domain errors pass through.
+    /// Runs a read; errors are classified by `SQLiteErrors`.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
-        } catch let error as DatabaseError {
-            throw StoreFailure(error)
-        } catch let error as RowDecodingError {
-            throw StoreFailure(error)
-        } catch let error as StoredRowError {
-            throw StoreFailure(error)
+        } catch {
+            throw SQLiteErrors.classify(error)
         }
     }
 
-    /// Runs a write transaction, reporting database faults as `StoreFailure`.
+    /// Runs a write transaction; errors are classified by `SQLiteErrors`.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
-        } catch let error as DatabaseError {
-            throw StoreFailure(error)
-        } catch let error as RowDecodingError {
-            throw StoreFailure(error)
-        } catch let error as StoredRowError {
-            throw StoreFailure(error)
+        } catch {
+            throw SQLiteErrors.classify(error)
         }
     }
 }
