@@ -7,10 +7,10 @@ struct CallsController: Sendable {
     let services: APIServices
 
     /// `GET .../calls_in_progress/current_calls.json`
-    func currentCalls(_ request: Request, context: some RequestContext) async throws -> Response {
-        let token = try await services.authenticate(request, payload: nil)
-        let params = QueryParameters(request)
-        var errors = ValidationErrors()
+    func currentCalls(_ request: CheckedRequest) async throws -> Response {
+        let token = request.token
+        let params = request.params
+        var errors = request.validationErrors()
         let ref = OrganizationParams.parse(params, errors: &errors)
         let transactionID = OrganizationParams.transactionID(params, errors: &errors)
         let externalUniqueID = OrganizationParams.externalUniqueID(params, errors: &errors)
@@ -20,11 +20,9 @@ struct CallsController: Sendable {
         let country = organization.flatMap { catalog.networks[$0.networkID]?.country } ?? "US"
         let phonePair = Self.phonePair(params, country: country, errors: &errors)
         guard errors.isEmpty else { throw DomainError.invalid(errors) }
-        guard let organization, AccessPolicy.allows(token, toAct: .read, for: organization) else {
-            throw DomainError.notAuthorized
-        }
+        let scope = CallScope(try request.authorize(organization, toAct: .read))
         let query = CallQuery(
-            scope: CallScope(organization), transactionID: transactionID, externalUniqueID: externalUniqueID,
+            scope: scope, transactionID: transactionID, externalUniqueID: externalUniqueID,
             phonePair: phonePair)
         let calls = try await services.store.currentCallObjects(query)
         let size = calls.reduce(32) { $0 + $1.bytes.count + 1 }
@@ -39,12 +37,10 @@ struct CallsController: Sendable {
     }
 
     /// `PUT` or `POST .../calls_in_progress.json`
-    func update(_ request: Request, context: some RequestContext) async throws -> Response {
-        let payload = await RequestPayload.read(request, limit: services.settings.maxBodyBytes)
-        let token = try await services.authenticate(request, payload: payload)
-        let body = try payload.members()
-        let params = QueryParameters(request)
-        var errors = ValidationErrors()
+    func update(_ request: CheckedRequest) async throws -> Response {
+        let token = request.token
+        let params = request.params
+        var errors = request.validationErrors()
         let ref = OrganizationParams.parse(params, errors: &errors)
         let selector = CallSelector(
             transactionID: OrganizationParams.transactionID(params, errors: &errors),
@@ -52,8 +48,7 @@ struct CallsController: Sendable {
         if params["transaction_id"] == nil && params["external_unique_id"] == nil {
             errors.add("transaction_id", "is required unless external_unique_id is given")
         }
-        RequestPayload.checkToken(body, errors: &errors)
-        let (newExternalID, items) = Self.parseBody(body, errors: &errors)
+        let (newExternalID, items) = Self.parseBody(request.body, errors: &errors)
         guard let ref else { throw DomainError.invalid(errors) }
 
         var (catalog, organization) = try await services.catalog.resolve(ref, for: token)
@@ -75,10 +70,10 @@ struct CallsController: Sendable {
                 errors: &errors)
         }
         guard errors.isEmpty else { throw DomainError.invalid(errors) }
-        guard let organization, allowed else { throw DomainError.notAuthorized }
+        let scope = CallScope(try request.authorize(organization, toAct: .write))
 
         let update = CallUpdate(externalUniqueID: newExternalID, customData: writes)
-        let call = try await services.store.updateCall(selector, in: CallScope(organization), update)
+        let call = try await services.store.updateCall(selector, in: scope, update)
         return APIResponse.json(.ok) { writer in
             writer.beginObject()
             writer.key("current_call")

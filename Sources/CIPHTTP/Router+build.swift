@@ -18,10 +18,13 @@ public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
     // The version is part of each path rather than a parameter: an unknown version matches no route
     // and is answered 404 before anything else is looked at (SPEC 2.5), and matching costs less.
     for suffix in [".json", ""] {
-        routes.add("/api/\(apiVersion)/calls_in_progress/current_calls\(suffix)", .get, calls.currentCalls)
-        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .put, calls.update)
-        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .post, calls.update)
-        routes.add("/api/\(apiVersion)/telephony/call_events\(suffix)", .post, telephony.post)
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress/current_calls\(suffix)", .get,
+            services.checked(readsBody: false, calls.currentCalls))
+        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .put, services.checked(readsBody: true, calls.update))
+        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .post, services.checked(readsBody: true, calls.update))
+        routes.add(
+            "/api/\(apiVersion)/telephony/call_events\(suffix)", .post, services.checked(readsBody: true, telephony.post))
     }
     router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
     router.middlewares.add(ErrorMiddleware(metrics: services.metrics, routes: routes))

@@ -8,13 +8,10 @@ struct TelephonyController: Sendable {
     let services: APIServices
 
     /// `POST .../telephony/call_events.json`
-    func post(_ request: Request, context: some RequestContext) async throws -> Response {
-        let payload = await RequestPayload.read(request, limit: services.settings.maxBodyBytes)
-        let token = try await services.authenticate(request, payload: payload)
-        let body = try payload.members()
-        var tokenErrors = ValidationErrors()
-        RequestPayload.checkToken(body, errors: &tokenErrors)
-        guard tokenErrors.isEmpty else { throw DomainError.invalid(tokenErrors) }
+    func post(_ request: CheckedRequest) async throws -> Response {
+        let body = request.body
+        let bodyErrors = request.validationErrors()
+        guard bodyErrors.isEmpty else { throw DomainError.invalid(bodyErrors) }
         let rawEvents: [JSONValue]
         if let batch = body["events"] {
             guard case .array(let elements) = batch else {
@@ -27,28 +24,18 @@ struct TelephonyController: Sendable {
         } else {
             rawEvents = [.object(body)]
         }
-        guard AccessPolicy.allowsTelephony(token) else { throw DomainError.notAuthorized }
+        try request.authorizeTelephony()
 
         let receivedAt = services.clock()
-        let storedNetworks = try await networksOfKnownCalls(rawEvents)
-        let catalog = try await catalogFor(rawEvents, knownNetworks: Set(storedNetworks.values))
-        let parser = CallEventParser(catalog: catalog)
-        var results: [EventResult?] = []
-        var accepted: [(index: Int, event: CallEvent)] = []
-        for (index, raw) in rawEvents.enumerated() {
-            let transactionID = CallEventParser.transactionID(of: raw)
-            let storedNetwork = transactionID.flatMap { storedNetworks[$0] }
-            switch parser.parse(raw, storedNetworkID: storedNetwork, newTransactionID: { TransactionID.generate(at: receivedAt) }) {
-            case .success(let event):
-                accepted.append((index, event))
-                results.append(nil)
-            case .failure(let errors):
-                results.append(EventResult(transactionID: transactionID, status: .rejected, errors: errors))
-            }
-        }
-        let outcomes = try await services.store.apply(accepted.map(\.event), receivedAt: receivedAt)
-        for (entry, outcome) in zip(accepted, outcomes) {
-            results[entry.index] = Self.result(entry.event.transactionID, outcome)
+        let named = rawEvents.compactMap(CallEventParser.transactionID(of:))
+        var catalog = try await catalogFor(rawEvents)
+        var results: [EventResult?]
+        do {
+            results = try await apply(rawEvents, naming: named, catalog: catalog, receivedAt: receivedAt, mayMiss: true)
+        } catch is CatalogMiss {
+            // A stored call's network or field this node has not heard of yet: made a moment ago elsewhere.
+            catalog = try await services.catalog.reload()
+            results = try await apply(rawEvents, naming: named, catalog: catalog, receivedAt: receivedAt, mayMiss: false)
         }
         for result in results { if let result { services.metrics.recordEvent(result.status) } }
         return APIResponse.json(.ok) { writer in
@@ -61,30 +48,66 @@ struct TelephonyController: Sendable {
         }
     }
 
-    /// The network of each named call: stored, or given by an earlier event of the same request.
-    /// Read for every event, even those that give `network_id`, so that a rejection for a transaction
-    /// id of another network is reported with the event's other errors, not instead of them.
-    private func networksOfKnownCalls(_ rawEvents: [JSONValue]) async throws -> [String: Int64] {
-        var fromRequest: [String: Int64] = [:]
-        var named: [String] = []
-        for raw in rawEvents {
-            guard let transactionID = CallEventParser.transactionID(of: raw) else { continue }
-            if let network = CallEventParser.networkID(of: raw) {
-                if fromRequest[transactionID] == nil { fromRequest[transactionID] = network }
+    /// Parses and applies the events in one transaction of the store, which reads each named call
+    /// once, under its lock: events of known calls may leave `network_id` out, and an event naming a
+    /// call of another network is rejected with its other errors, not instead of them.
+    private func apply(
+        _ rawEvents: [JSONValue], naming named: [String], catalog: Catalog, receivedAt: Timestamp, mayMiss: Bool
+    ) async throws -> [EventResult?] {
+        let (parsed, outcomes) = try await services.store.apply(naming: named, receivedAt: receivedAt) { stored in
+            var networks = stored
+            // A call the request itself introduces takes the network its first event gives.
+            for raw in rawEvents {
+                guard let transactionID = CallEventParser.transactionID(of: raw), networks[transactionID] == nil,
+                    let network = CallEventParser.networkID(of: raw)
+                else { continue }
+                networks[transactionID] = network
             }
-            named.append(transactionID)
+            if mayMiss, Self.misses(catalog, rawEvents, networks: networks) { throw CatalogMiss() }
+            let parser = CallEventParser(catalog: catalog)
+            var results: [EventResult?] = []
+            var accepted: [(index: Int, event: CallEvent)] = []
+            for (index, raw) in rawEvents.enumerated() {
+                let transactionID = CallEventParser.transactionID(of: raw)
+                let storedNetwork = transactionID.flatMap { networks[$0] }
+                switch parser.parse(
+                    raw, storedNetworkID: storedNetwork, newTransactionID: { TransactionID.generate(at: receivedAt) })
+                {
+                case .success(let event):
+                    accepted.append((index, event))
+                    results.append(nil)
+                case .failure(let errors):
+                    results.append(EventResult(transactionID: transactionID, status: .rejected, errors: errors))
+                }
+            }
+            return ((results, accepted), accepted.map(\.event))
         }
-        var networks = try await services.store.networkIDs(ofCalls: Array(Set(named)))
-        for (transactionID, network) in fromRequest where networks[transactionID] == nil {
-            networks[transactionID] = network
+        var (results, accepted) = parsed
+        for (entry, outcome) in zip(accepted, outcomes) {
+            results[entry.index] = Self.result(entry.event.transactionID, outcome)
         }
-        return networks
+        return results
+    }
+
+    /// Whether `catalog` lacks the network of a call the events name, or a field they set in it.
+    private static func misses(_ catalog: Catalog, _ rawEvents: [JSONValue], networks: [String: Int64]) -> Bool {
+        for raw in rawEvents {
+            guard let transactionID = CallEventParser.transactionID(of: raw), let network = networks[transactionID]
+            else { continue }
+            guard catalog.networks[network] != nil else { return true }
+            if case .array(let items)? = raw.objectValue?["custom_data"] {
+                let fields = catalog.fields(ofNetwork: network)
+                for item in items {
+                    if let name = item.objectValue?["name"]?.stringValue, fields[name] == nil { return true }
+                }
+            }
+        }
+        return false
     }
 
     /// A catalog snapshot that knows every network and advertiser the events name, if they exist.
-    private func catalogFor(_ rawEvents: [JSONValue], knownNetworks: Set<Int64>) async throws -> Catalog {
-        // Events of known calls may leave network_id out: their fields are looked up in the call's network.
-        var networks = knownNetworks
+    private func catalogFor(_ rawEvents: [JSONValue]) async throws -> Catalog {
+        var networks: Set<Int64> = []
         var advertisers: Set<Int64> = []
         var fieldNames: Set<String> = []
         for raw in rawEvents {
@@ -110,6 +133,9 @@ struct TelephonyController: Sendable {
         }
     }
 }
+
+/// The catalog lacks the network of a stored call the request names.
+private struct CatalogMiss: Error {}
 
 extension JSONWriter {
     mutating func writeEventResult(_ result: EventResult) {

@@ -63,12 +63,15 @@ public protocol CallStore: Sendable {
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
-    /// Applies checked events in order, in one transaction; one outcome per event.
-    func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome]
+    /// Applies a feed request in one transaction. The calls `transactionIDs` name are locked and read
+    /// once; `parse` turns the request into checked events knowing the network of each of those calls
+    /// that is stored, and the events are applied in order, one outcome each.
+    func apply<Parsed: Sendable>(
+        naming transactionIDs: [String], receivedAt: Timestamp,
+        _ parse: @escaping @Sendable (_ storedNetworks: [String: Int64]) throws -> (Parsed, [CallEvent])
+    ) async throws -> (Parsed, [CallLifecycle.Outcome])
     /// How many calls are in progress now.
     func liveCallCount() async throws -> Int
-    /// The network of each stored call (live or ended) among `transactionIDs`.
-    func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64]
 
     /// The organization's calls in progress as of the latest sequence number.
     func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot
@@ -102,6 +105,12 @@ public protocol MaintenanceStore: Sendable {
 public typealias ServingStore = AdminStore & ChangeLogStore & CallStore & MaintenanceStore
 
 extension CallStore {
+    /// Applies checked events in order, in one transaction; one outcome per event.
+    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
+        guard !events.isEmpty else { return [] }
+        return try await apply(naming: events.map(\.transactionID), receivedAt: receivedAt) { _ in ((), events) }.1
+    }
+
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
         try await currentCalls(query).map(CallObjectJSON.init)
     }

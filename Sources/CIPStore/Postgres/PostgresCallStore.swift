@@ -30,22 +30,20 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         }
     }
 
-    public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
-        guard !transactionIDs.isEmpty else { return [:] }
-        return try await database.guarded { connection, _ in
-            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(transactionIDs)
-                .mapValues(\.networkID)
-        }
-    }
-
-    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
-        guard !events.isEmpty else { return [] }
-        return try await commit { rows in
-            let ids = CallWrite.callsRead(by: events)
+    public func apply<Parsed: Sendable>(
+        naming transactionIDs: [String], receivedAt: Timestamp,
+        _ parse: @escaping @Sendable ([String: Int64]) throws -> (Parsed, [CallEvent])
+    ) async throws -> (Parsed, [CallLifecycle.Outcome]) {
+        let ids = Set(transactionIDs).sorted()
+        return try await CallerError.unwrapping {
+            try await commit { rows in
             try await rows.lock(ids)
+            let stored = try await rows.calls(ids)
+            let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
             let (outcomes, write) = CallWrite.fold(
-                events, calls: try await rows.calls(ids), seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
-            return (outcomes, write, receivedAt)
+                events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
+            return ((parsed, outcomes), write, receivedAt)
+        }
         }
     }
 

@@ -3,14 +3,14 @@ import PostgresNIO
 
 /// What a PostgreSQL operation's error means to the API, in one table.
 enum PostgresErrors {
-    /// - errors of the request's own rules (domain, catalog) and cancellation pass through;
+    /// - errors of the request's own rules (domain, catalog, a caller's code) and cancellation pass through;
     /// - a lost or refused connection, a stalled statement, or a server that is shutting down or out
     ///   of resources is an outage: `DomainError.unavailable` (503);
     /// - anything else — a statement the server refused, a row that does not decode — is a fault of
     ///   the service: `StoreFailure` (500, with a handle, counted in `cip_database_errors_total`).
     static func classify(_ error: any Error) -> any Error {
         switch error {
-        case is DomainError, is CatalogError, is StoreFailure, is CancellationError:
+        case is DomainError, is CatalogError, is StoreFailure, is CancellationError, is CallerError:
             return error
         case let error as PSQLError:
             guard error.code == .server, let state = error.sqlState else { return DomainError.unavailable }

@@ -44,20 +44,19 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         live.count
     }
 
-    public func networkIDs(ofCalls transactionIDs: [String]) async throws -> [String: Int64] {
-        guard !transactionIDs.isEmpty else { return [:] }
-        return try await database.read { db in
-            try SQLiteCallRows(db: db).calls(transactionIDs).mapValues(\.networkID)
-        }
-    }
-
-    public func apply(_ events: [CallEvent], receivedAt: Timestamp) async throws -> [CallLifecycle.Outcome] {
-        guard !events.isEmpty else { return [] }
-        return try await commit { rows in
-            let ids = CallWrite.callsRead(by: events)
+    public func apply<Parsed: Sendable>(
+        naming transactionIDs: [String], receivedAt: Timestamp,
+        _ parse: @escaping @Sendable ([String: Int64]) throws -> (Parsed, [CallEvent])
+    ) async throws -> (Parsed, [CallLifecycle.Outcome]) {
+        let ids = Set(transactionIDs).sorted()
+        return try await CallerError.unwrapping {
+            try await commit { rows in
+            let stored = try rows.calls(ids)
+            let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
             let (outcomes, write) = CallWrite.fold(
-                events, calls: try rows.calls(ids), seen: try rows.seenEvents(ids), receivedAt: receivedAt)
-            return (outcomes, write, receivedAt)
+                events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt)
+            return ((parsed, outcomes), write, receivedAt)
+        }
         }
     }
 

@@ -13,11 +13,6 @@ struct CallWrite: Sendable {
 
     var isEmpty: Bool { upserts.isEmpty && remembered.isEmpty && changes.isEmpty }
 
-    /// The transaction ids a batch of events reads (and, on PostgreSQL, locks), in lock order.
-    static func callsRead(by events: [CallEvent]) -> [String] {
-        Set(events.map(\.transactionID)).sorted()
-    }
-
     /// Folds a batch of events, in order, into their outcomes and one write. `calls` holds the
     /// batch's stored calls and `seen` their remembered events, both read under the calls' locks.
     static func fold(
