@@ -37,7 +37,11 @@ public struct CallEventParser: Sendable {
         var transactionID: String?
         switch members["transaction_id"] {
         case nil, .null?:
-            if kind == .bridged { transactionID = newTransactionID() } else { errors.add("transaction_id", "is required") }
+            if kind == .bridged {
+                transactionID = newTransactionID()
+            } else {
+                errors.add("transaction_id", "is required")
+            }
         case .string(let text)? where TransactionID.isValid(text):
             transactionID = text
         default:
@@ -120,7 +124,11 @@ public struct CallEventParser: Sendable {
             }
             switch value {
             case .string(let text) where text.count <= 255:
-                if StoredText.isSingleLine(text) { attributes[name] = value } else { errors.add(name, StoredText.message) }
+                if StoredText.isSingleLine(text) {
+                    attributes[name] = value
+                } else {
+                    errors.add(name, StoredText.message)
+                }
             case .number(let text) where text.count <= 255: attributes[name] = value
             case .integer, .bool: attributes[name] = value
             case .string, .number: errors.add(name, "must be at most 255 characters")

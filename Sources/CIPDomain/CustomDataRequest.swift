@@ -77,7 +77,9 @@ public enum CustomDataRequest {
             }
             switch field.accept(item.value) {
             case .success(let value):
-                writes.append(CustomDataWrite(name: item.name, entry: CustomDataEntry(value: value, source: item.source ?? defaultSource)))
+                writes.append(
+                    CustomDataWrite(
+                        name: item.name, entry: CustomDataEntry(value: value, source: item.source ?? defaultSource)))
             case .failure(let problem):
                 errors.add(key, problem.message)
             }

@@ -9,7 +9,8 @@ enum APIResponse {
     }
 
     static func json(
-        _ status: HTTPResponse.Status, headers: HTTPFields = [:], capacity: Int = 512, _ write: (inout JSONWriter) -> Void
+        _ status: HTTPResponse.Status, headers: HTTPFields = [:], capacity: Int = 512,
+        _ write: (inout JSONWriter) -> Void
     ) -> Response {
         var writer = JSONWriter(capacity: capacity)
         write(&writer)

@@ -83,7 +83,9 @@ struct CallsController: Sendable {
     }
 
     /// Checks the shape of `{"call_in_progress": {...}}`; field types are checked once the network is known.
-    private static func parseBody(_ body: [String: JSONValue], errors: inout ValidationErrors)
+    private static func parseBody(
+        _ body: [String: JSONValue], errors: inout ValidationErrors
+    )
         -> (String?, [CustomDataItem])
     {
         guard let raw = body["call_in_progress"] else {

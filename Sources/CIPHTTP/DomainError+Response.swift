@@ -18,7 +18,8 @@ extension DomainError {
             errors.add("external_unique_id", "has already been taken")
             return APIResponse.errors(.conflict, errors)
         case .methodNotAllowed(let allowed):
-            return APIResponse.error(.methodNotAllowed, "MethodNotAllowed", headers: [.allow: allowed.joined(separator: ", ")])
+            return APIResponse.error(
+                .methodNotAllowed, "MethodNotAllowed", headers: [.allow: allowed.joined(separator: ", ")])
         case .bodyTooLarge:
             return APIResponse.errors(.contentTooLarge, Self.bodyErrors("is too large"))
         case .unsupportedMediaType:

@@ -3,7 +3,9 @@ import Hummingbird
 
 /// Reads SPEC 2.2's `id` and `organization_type` query params.
 enum OrganizationParams {
-    static func parse(_ params: QueryParameters, errors: inout ValidationErrors)
+    static func parse(
+        _ params: QueryParameters, errors: inout ValidationErrors
+    )
         -> OrganizationRef?
     {
         var id: Int64?
@@ -25,7 +27,9 @@ enum OrganizationParams {
     }
 
     /// An optional param that, when given, must be a valid transaction id.
-    static func transactionID(_ params: QueryParameters, errors: inout ValidationErrors)
+    static func transactionID(
+        _ params: QueryParameters, errors: inout ValidationErrors
+    )
         -> String?
     {
         guard let raw = params["transaction_id"] else { return nil }
@@ -38,7 +42,9 @@ enum OrganizationParams {
     }
 
     /// An optional param that, when given, must be a valid external unique id.
-    static func externalUniqueID(_ params: QueryParameters, errors: inout ValidationErrors)
+    static func externalUniqueID(
+        _ params: QueryParameters, errors: inout ValidationErrors
+    )
         -> String?
     {
         guard let raw = params["external_unique_id"] else { return nil }

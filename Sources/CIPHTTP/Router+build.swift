@@ -21,10 +21,13 @@ public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
         routes.add(
             "/api/\(apiVersion)/calls_in_progress/current_calls\(suffix)", .get,
             services.checked(readsBody: false, calls.currentCalls))
-        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .put, services.checked(readsBody: true, calls.update))
-        routes.add("/api/\(apiVersion)/calls_in_progress\(suffix)", .post, services.checked(readsBody: true, calls.update))
         routes.add(
-            "/api/\(apiVersion)/telephony/call_events\(suffix)", .post, services.checked(readsBody: true, telephony.post))
+            "/api/\(apiVersion)/calls_in_progress\(suffix)", .put, services.checked(readsBody: true, calls.update))
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress\(suffix)", .post, services.checked(readsBody: true, calls.update))
+        routes.add(
+            "/api/\(apiVersion)/telephony/call_events\(suffix)", .post,
+            services.checked(readsBody: true, telephony.post))
     }
     router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
     router.middlewares.add(ErrorMiddleware(metrics: services.metrics, routes: routes))

@@ -35,7 +35,8 @@ struct TelephonyController: Sendable {
         } catch is CatalogMiss {
             // A stored call's network or field this node has not heard of yet: made a moment ago elsewhere.
             catalog = try await services.catalog.reload()
-            results = try await apply(rawEvents, naming: named, catalog: catalog, receivedAt: receivedAt, mayMiss: false)
+            results = try await apply(
+                rawEvents, naming: named, catalog: catalog, receivedAt: receivedAt, mayMiss: false)
         }
         for result in results { if let result { services.metrics.recordEvent(result.status) } }
         return APIResponse.json(.ok) { writer in
@@ -119,7 +120,8 @@ struct TelephonyController: Sendable {
             }
         }
         return try await services.catalog.catalog { catalog in
-            networks.allSatisfy { catalog.networks[$0] != nil } && advertisers.allSatisfy { catalog.advertisers[$0] != nil }
+            networks.allSatisfy { catalog.networks[$0] != nil }
+                && advertisers.allSatisfy { catalog.advertisers[$0] != nil }
                 && fieldNames.allSatisfy { name in networks.contains { catalog.fields(ofNetwork: $0)[name] != nil } }
         }
     }

@@ -71,7 +71,8 @@ public struct MaintenanceService: Service {
             while !Task.isCancelled {
                 do {
                     // With several nodes on one database, one of them runs each round.
-                    if try await store.claimMaintenanceRound(job: "maintenance", now: clock(), every: settings.interval) {
+                    if try await store.claimMaintenanceRound(job: "maintenance", now: clock(), every: settings.interval)
+                    {
                         try await runOnce()
                     }
                 } catch {

@@ -28,7 +28,8 @@ public final class ServiceMetrics: Sendable {
         databaseErrors = CoreMetrics.Counter(label: "cip_database_errors_total", factory: factory)
         var events: [EventStatus: CoreMetrics.Counter] = [:]
         for status in [EventStatus.applied, .duplicate, .ignored, .rejected] {
-            events[status] = CoreMetrics.Counter(label: "cip_telephony_events_total", dimensions: [("result", status.rawValue)], factory: factory)
+            events[status] = CoreMetrics.Counter(
+                label: "cip_telephony_events_total", dimensions: [("result", status.rawValue)], factory: factory)
         }
         self.events = events
     }

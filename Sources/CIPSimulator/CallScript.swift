@@ -35,7 +35,9 @@ struct AdvertiserProfile {
 
 /// Realistic North American numbers, in the formats telephony systems report them.
 enum NANP {
-    static let areaCodes = ["212", "213", "305", "312", "415", "512", "530", "602", "617", "702", "713", "773", "808", "917", "971"]
+    static let areaCodes = [
+        "212", "213", "305", "312", "415", "512", "530", "602", "617", "702", "713", "773", "808", "917", "971",
+    ]
     static let tollFreeCodes = ["800", "833", "844", "855", "866", "877", "888"]
 
     static func number(_ sampling: inout Sampling) -> String {

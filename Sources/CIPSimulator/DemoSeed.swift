@@ -51,7 +51,8 @@ public struct DemoSeed: Sendable, Equatable {
 
     /// A new token of `kind`; its text is returned once and stored only as a hash.
     public static func token(
-        _ store: any AdminStore, _ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope, _ description: String
+        _ store: any AdminStore, _ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope,
+        _ description: String
     ) async throws -> String {
         let text = TokenGenerator.newToken()
         _ = try await store.createToken(

@@ -1,5 +1,6 @@
 import CIPDomain
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

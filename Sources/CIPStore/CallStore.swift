@@ -80,7 +80,9 @@ public protocol CallStore: Sendable {
 /// The change log of SPEC 8, read: any process may read it beside the servers that write it.
 public protocol ChangeLogStore: DatabaseStore {
     /// The organization's changes after `sequence`, in sequence order, at most `limit`.
-    func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+    func changes(
+        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+    ) async throws
         -> [LoggedChange]
     /// Which sequence numbers the change log can still give.
     func changeLogBounds() async throws -> ChangeLogBounds

@@ -22,7 +22,8 @@ extension DatabaseForwarding {
     public func createField(
         networkID: Int64, name: String, dataType: CustomDataType, allowedValues: [String]
     ) async throws -> CustomDataField {
-        try await database.createField(networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValues)
+        try await database.createField(
+            networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValues)
     }
 
     public func loadCatalog() async throws -> Catalog { try await database.loadCatalog() }
@@ -46,7 +47,9 @@ extension DatabaseForwarding {
         try await database.forEachCompletedCall(filter, body)
     }
 
-    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+    public func changes(
+        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+    ) async throws
         -> [LoggedChange]
     {
         try await database.changes(after: sequence, visibleTo: organization, limit: limit)

@@ -7,7 +7,9 @@ import Foundation
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administer networks, advertisers, custom data fields and tokens.",
-        subcommands: [NetworkCommand.self, AdvertiserCommand.self, FieldCommand.self, TokenCommand.self, CallsCommand.self])
+        subcommands: [
+            NetworkCommand.self, AdvertiserCommand.self, FieldCommand.self, TokenCommand.self, CallsCommand.self,
+        ])
 }
 
 /// Prints one JSON object on its own line.

@@ -1,9 +1,9 @@
 import CIPDomain
-import Foundation
 import CIPHTTP
 import CIPOperations
 import CIPSimulator
 import CIPStore
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -23,7 +23,9 @@ struct ServeConfiguration {
 }
 
 /// The composition root: opens the store, wires the routes and returns the application to run.
-func buildApplication(_ configuration: ServeConfiguration, stores: ServingStores, logger: Logger) async throws
+func buildApplication(
+    _ configuration: ServeConfiguration, stores: ServingStores, logger: Logger
+) async throws
     -> some ApplicationProtocol
 {
     let store = stores.store
@@ -33,7 +35,8 @@ func buildApplication(_ configuration: ServeConfiguration, stores: ServingStores
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
     // The store's own services (PostgreSQL's pool and sequencer) come first, so they run before the rest.
-    var background: [any Service] = stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)]
+    var background: [any Service] =
+        stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)]
     if let rate = configuration.demoCallsPerSecond {
         // The simulator reaches the server the way a client on this machine would.
         let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host
@@ -47,7 +50,8 @@ func buildApplication(_ configuration: ServeConfiguration, stores: ServingStores
         server: .guardedHTTP1(configuration.limits),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "cip",
-            availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
+            availableConnectionsDelegate: MaximumAvailableConnections(
+                configuration.limits.maxConnections, logger: logger)),
         services: background,
         logger: logger)
     // Before the port opens: the schema is brought up to date, so the first request finds it.

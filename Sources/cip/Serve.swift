@@ -26,20 +26,29 @@ struct Serve: AsyncParsableCommand {
 
     private var effectiveRateLimit: Double? { rateLimit ?? Environment.value("CIP_RATE_LIMIT").flatMap(Double.init) }
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical; info logs every request, and is the default but with --demo, where it is warning (env CIP_LOG_LEVEL).")
+    @Option(
+        help:
+            "trace, debug, info, notice, warning, error or critical; info logs every request, and is the default but with --demo, where it is warning (env CIP_LOG_LEVEL)."
+    )
     var logLevel: String?
 
     @Flag(
         name: .customLong("demo"),
-        help: "On an empty database, create a demo network and tokens, print them with curl commands, and keep simulated calls flowing (env CIP_DEMO=1).")
+        help:
+            "On an empty database, create a demo network and tokens, print them with curl commands, and keep simulated calls flowing (env CIP_DEMO=1)."
+    )
     var demoFlag = false
 
     @Option(help: "New simulated calls per second with --demo (env CIP_DEMO_RATE).")
     var demoRate: Double = Environment.value("CIP_DEMO_RATE").flatMap(Double.init) ?? 2
 
-    private var demo: Bool { demoFlag || ["1", "true", "yes"].contains(Environment.value("CIP_DEMO")?.lowercased() ?? "") }
+    private var demo: Bool {
+        demoFlag || ["1", "true", "yes"].contains(Environment.value("CIP_DEMO")?.lowercased() ?? "")
+    }
 
-    private var effectiveLogLevel: String { logLevel ?? Environment.value("CIP_LOG_LEVEL") ?? (demo ? "warning" : "info") }
+    private var effectiveLogLevel: String {
+        logLevel ?? Environment.value("CIP_LOG_LEVEL") ?? (demo ? "warning" : "info")
+    }
 
     @Option(help: "End calls with no event for this long, as expired: 90s, 15m, 4h, 30d (env CIP_CALL_EXPIRY).")
     var callExpiry: DurationArgument = .environment("CIP_CALL_EXPIRY", else: "4h")
@@ -53,7 +62,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often expiry and the retention purge run (env CIP_MAINTENANCE_INTERVAL).")
     var maintenanceInterval: DurationArgument = .environment("CIP_MAINTENANCE_INTERVAL", else: "30s")
 
-    @Option(help: "Time a client has to send a request's head, from its first byte or the connection's opening (env CIP_HEADER_TIMEOUT).")
+    @Option(
+        help:
+            "Time a client has to send a request's head, from its first byte or the connection's opening (env CIP_HEADER_TIMEOUT)."
+    )
     var headerTimeout: DurationArgument = .environment("CIP_HEADER_TIMEOUT", else: "10s")
 
     @Option(help: "Time a client has to send a request's body, from the end of its head (env CIP_BODY_TIMEOUT).")
@@ -65,10 +77,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Open connections at most; lowered to fit the open-file limit (env CIP_MAX_CONNECTIONS).")
     var maxConnections: Int = Environment.value("CIP_MAX_CONNECTIONS").flatMap(Int.init) ?? 10_000
 
-    @Option(help: "On SIGTERM, how long requests in flight may take before they are cut off (env CIP_SHUTDOWN_TIMEOUT).")
+    @Option(
+        help: "On SIGTERM, how long requests in flight may take before they are cut off (env CIP_SHUTDOWN_TIMEOUT).")
     var shutdownTimeout: DurationArgument = .environment("CIP_SHUTDOWN_TIMEOUT", else: "10s")
 
-    @Option(help: "PostgreSQL: how long one database operation may run on its connection (an export: wait for its next row) before the request is answered 503 (env CIP_STATEMENT_TIMEOUT).")
+    @Option(
+        help:
+            "PostgreSQL: how long one database operation may run on its connection (an export: wait for its next row) before the request is answered 503 (env CIP_STATEMENT_TIMEOUT)."
+    )
     var statementTimeout: DurationArgument = .environment("CIP_STATEMENT_TIMEOUT", else: "10s")
 
     func validate() throws {
@@ -76,7 +92,9 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         if let effectiveRateLimit, effectiveRateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
-        guard Logger.Level(rawValue: effectiveLogLevel) != nil else { throw ValidationError("--log-level is not a log level") }
+        guard Logger.Level(rawValue: effectiveLogLevel) != nil else {
+            throw ValidationError("--log-level is not a log level")
+        }
         guard demoRate > 0, demoRate <= 1000 else { throw ValidationError("--demo-rate must be between 0 and 1000") }
         if demo && port == 0 { throw ValidationError("--demo needs a fixed --port") }
         // A live call's last change is then always in the log: a snapshot on PostgreSQL may need it.

@@ -20,15 +20,20 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "An advertiser of that network to route calls to; repeat for more.") var advertiser: [Int64] = []
     @Option(help: "New calls per second (Poisson arrivals).") var rate: Double = 5
     @Option(help: "How long to run (90s, 15m, 1h); until Ctrl-C when not set.") var duration: DurationArgument?
-    @Option(help: "Median call length (log-normal).") var medianCallLength: DurationArgument = .init(seconds: 180, description: "3m")
+    @Option(help: "Median call length (log-normal).") var medianCallLength: DurationArgument = .init(
+        seconds: 180, description: "3m")
     @Option(help: "σ of the log-normal call lengths; larger gives a longer tail.") var callLengthSigma: Double = 0.9
     @Flag(help: "Send no custom data.") var noCustomData = false
     @Flag(help: "Start empty instead of with the calls already in progress at this rate.") var noWarmStart = false
 
     func validate() throws {
-        guard URL(string: url)?.scheme?.hasPrefix("http") == true else { throw ValidationError("--url must be an http URL") }
+        guard URL(string: url)?.scheme?.hasPrefix("http") == true else {
+            throw ValidationError("--url must be an http URL")
+        }
         guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be between 0 and 10000") }
-        guard callLengthSigma > 0, callLengthSigma <= 3 else { throw ValidationError("--call-length-sigma must be in (0, 3]") }
+        guard callLengthSigma > 0, callLengthSigma <= 3 else {
+            throw ValidationError("--call-length-sigma must be in (0, 3]")
+        }
         guard network > 0 else { throw ValidationError("--network must be a positive integer") }
     }
 

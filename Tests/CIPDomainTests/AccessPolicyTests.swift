@@ -10,7 +10,9 @@ struct AccessPolicyTests {
     static let advertiser11 = ResolvedOrganization(ref: .init(type: .advertiser, id: 11), networkID: 1)
     static let advertiser20 = ResolvedOrganization(ref: .init(type: .advertiser, id: 20), networkID: 2)
 
-    static func token(_ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope, revoked: Bool = false)
+    static func token(
+        _ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope, revoked: Bool = false
+    )
         -> TokenRecord
     {
         TokenRecord(
@@ -29,17 +31,39 @@ struct AccessPolicyTests {
 
     /// Every token kind against every relation: own, parent network, sibling, other network, missing.
     static let rows: [Row] = [
-        Row(name: "network → itself", owner: .init(type: .network, id: 1), kind: .organization, target: network1, readAllowed: true),
-        Row(name: "network → its advertiser", owner: .init(type: .network, id: 1), kind: .organization, target: advertiser10, readAllowed: true),
-        Row(name: "network → another network", owner: .init(type: .network, id: 1), kind: .organization, target: network2, readAllowed: false),
-        Row(name: "network → another network's advertiser", owner: .init(type: .network, id: 1), kind: .organization, target: advertiser20, readAllowed: false),
-        Row(name: "network → missing organization", owner: .init(type: .network, id: 1), kind: .organization, target: nil, readAllowed: false),
-        Row(name: "advertiser → itself", owner: .init(type: .advertiser, id: 10), kind: .organization, target: advertiser10, readAllowed: true),
-        Row(name: "advertiser → its network", owner: .init(type: .advertiser, id: 10), kind: .organization, target: network1, readAllowed: false),
-        Row(name: "advertiser → sibling advertiser", owner: .init(type: .advertiser, id: 10), kind: .organization, target: advertiser11, readAllowed: false),
-        Row(name: "advertiser → another network", owner: .init(type: .advertiser, id: 10), kind: .organization, target: network2, readAllowed: false),
-        Row(name: "advertiser → another network's advertiser", owner: .init(type: .advertiser, id: 10), kind: .organization, target: advertiser20, readAllowed: false),
-        Row(name: "advertiser → missing organization", owner: .init(type: .advertiser, id: 10), kind: .organization, target: nil, readAllowed: false),
+        Row(
+            name: "network → itself", owner: .init(type: .network, id: 1), kind: .organization, target: network1,
+            readAllowed: true),
+        Row(
+            name: "network → its advertiser", owner: .init(type: .network, id: 1), kind: .organization,
+            target: advertiser10, readAllowed: true),
+        Row(
+            name: "network → another network", owner: .init(type: .network, id: 1), kind: .organization,
+            target: network2, readAllowed: false),
+        Row(
+            name: "network → another network's advertiser", owner: .init(type: .network, id: 1), kind: .organization,
+            target: advertiser20, readAllowed: false),
+        Row(
+            name: "network → missing organization", owner: .init(type: .network, id: 1), kind: .organization,
+            target: nil, readAllowed: false),
+        Row(
+            name: "advertiser → itself", owner: .init(type: .advertiser, id: 10), kind: .organization,
+            target: advertiser10, readAllowed: true),
+        Row(
+            name: "advertiser → its network", owner: .init(type: .advertiser, id: 10), kind: .organization,
+            target: network1, readAllowed: false),
+        Row(
+            name: "advertiser → sibling advertiser", owner: .init(type: .advertiser, id: 10), kind: .organization,
+            target: advertiser11, readAllowed: false),
+        Row(
+            name: "advertiser → another network", owner: .init(type: .advertiser, id: 10), kind: .organization,
+            target: network2, readAllowed: false),
+        Row(
+            name: "advertiser → another network's advertiser", owner: .init(type: .advertiser, id: 10),
+            kind: .organization, target: advertiser20, readAllowed: false),
+        Row(
+            name: "advertiser → missing organization", owner: .init(type: .advertiser, id: 10), kind: .organization,
+            target: nil, readAllowed: false),
         Row(name: "telephony → network", owner: nil, kind: .telephony, target: network1, readAllowed: false),
         Row(name: "telephony → advertiser", owner: nil, kind: .telephony, target: advertiser10, readAllowed: false),
     ]

@@ -20,35 +20,60 @@ struct CallLifecycleTests {
     }
 
     @Test func bridgeMakesALiveCall() throws {
-        let record = try #require(Self.applied(CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
+        let record = try #require(
+            Self.applied(
+                CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
         #expect(record.isLive && record.status == .bridged)
         #expect(record.transferStart.milliseconds == 1000 && record.callStart.milliseconds == 1000)
         #expect(record.lastReceivedAt == Self.now)
     }
 
     @Test func repeatsAreDuplicates() {
-        let outcome = CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: true, receivedAt: Self.now)
+        let outcome = CallLifecycle.apply(
+            Self.event(.bridged, at: 1000), to: nil, alreadySeen: true, receivedAt: Self.now)
         #expect(outcome == .duplicate)
     }
 
     @Test func olderEventsAreIgnored() throws {
-        let live = try #require(Self.applied(CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
-        #expect(CallLifecycle.apply(Self.event(.updated, at: 999, status: .onHold), to: live, alreadySeen: false, receivedAt: Self.now) == .ignored)
-        let held = try #require(Self.applied(CallLifecycle.apply(Self.event(.updated, at: 1001, status: .onHold), to: live, alreadySeen: false, receivedAt: Self.now)))
+        let live = try #require(
+            Self.applied(
+                CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
+        #expect(
+            CallLifecycle.apply(
+                Self.event(.updated, at: 999, status: .onHold), to: live, alreadySeen: false, receivedAt: Self.now)
+                == .ignored)
+        let held = try #require(
+            Self.applied(
+                CallLifecycle.apply(
+                    Self.event(.updated, at: 1001, status: .onHold), to: live, alreadySeen: false, receivedAt: Self.now)
+            ))
         #expect(held.status == .onHold)
     }
 
     @Test func endedCallsStayEnded() throws {
-        let tombstone = try #require(Self.applied(CallLifecycle.apply(Self.event(.ended, at: 2000), to: nil, alreadySeen: false, receivedAt: Self.now)))
+        let tombstone = try #require(
+            Self.applied(
+                CallLifecycle.apply(Self.event(.ended, at: 2000), to: nil, alreadySeen: false, receivedAt: Self.now)))
         #expect(!tombstone.isLive && tombstone.ended?.reason == .ended)
-        #expect(CallLifecycle.apply(Self.event(.bridged, at: 1000), to: tombstone, alreadySeen: false, receivedAt: Self.now) == .ignored)
-        #expect(CallLifecycle.apply(Self.event(.bridged, at: 3000), to: tombstone, alreadySeen: false, receivedAt: Self.now) == .ignored)
-        #expect(CallLifecycle.apply(Self.event(.updated, at: 3000), to: tombstone, alreadySeen: false, receivedAt: Self.now) == .ignored)
+        #expect(
+            CallLifecycle.apply(Self.event(.bridged, at: 1000), to: tombstone, alreadySeen: false, receivedAt: Self.now)
+                == .ignored)
+        #expect(
+            CallLifecycle.apply(Self.event(.bridged, at: 3000), to: tombstone, alreadySeen: false, receivedAt: Self.now)
+                == .ignored)
+        #expect(
+            CallLifecycle.apply(Self.event(.updated, at: 3000), to: tombstone, alreadySeen: false, receivedAt: Self.now)
+                == .ignored)
     }
 
     @Test func transactionIDsAreGlobal() throws {
-        let live = try #require(Self.applied(CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
-        guard case .rejected(let errors) = CallLifecycle.apply(Self.event(.bridged, at: 2000, network: 2), to: live, alreadySeen: false, receivedAt: Self.now) else {
+        let live = try #require(
+            Self.applied(
+                CallLifecycle.apply(Self.event(.bridged, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)))
+        guard
+            case .rejected(let errors) = CallLifecycle.apply(
+                Self.event(.bridged, at: 2000, network: 2), to: live, alreadySeen: false, receivedAt: Self.now)
+        else {
             Issue.record("expected a rejection")
             return
         }
@@ -56,7 +81,10 @@ struct CallLifecycleTests {
     }
 
     @Test func updatesOfUnknownCallsAreRejected() {
-        guard case .rejected = CallLifecycle.apply(Self.event(.updated, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now) else {
+        guard
+            case .rejected = CallLifecycle.apply(
+                Self.event(.updated, at: 1000), to: nil, alreadySeen: false, receivedAt: Self.now)
+        else {
             Issue.record("expected a rejection")
             return
         }

@@ -7,10 +7,13 @@ struct JSONParserTests {
     @Test func readsEveryKindOfValue() {
         let parsed = JSONValue.parse(text: #" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
         #expect(
-            parsed == .object([
-                "a": .array([.integer(1), .integer(-2), .number("3.5"), .number("1e3"), .bool(true), .bool(false), .null]),
-                "b": .object(["c": .string("d")]), "e": .string(""),
-            ]))
+            parsed
+                == .object([
+                    "a": .array([
+                        .integer(1), .integer(-2), .number("3.5"), .number("1e3"), .bool(true), .bool(false), .null,
+                    ]),
+                    "b": .object(["c": .string("d")]), "e": .string(""),
+                ]))
     }
 
     @Test func readsEscapesAndUnicode() {
@@ -41,7 +44,9 @@ struct JSONParserTests {
     @Test func refusesDuplicateKeysInBodies() {
         #expect(JSONValue.parseBody(Data(#"{"a":1,"b":{"c":1,"c":2}}"#.utf8)) == .failure(.duplicateKey("c")))
         #expect(JSONValue.parseBody(Data(#"{"a":1,"a":1}"#.utf8)) == .failure(.duplicateKey("a")))
-        #expect(JSONValue.parseBody(Data(#"{"a":1,"b":[{"a":2}]}"#.utf8)) == .success(.object(["a": .integer(1), "b": .array([.object(["a": .integer(2)])])])))
+        #expect(
+            JSONValue.parseBody(Data(#"{"a":1,"b":[{"a":2}]}"#.utf8))
+                == .success(.object(["a": .integer(1), "b": .array([.object(["a": .integer(2)])])])))
         #expect(JSONValue.parseBody(Data("{".utf8)) == .failure(.notJSON))
     }
 }

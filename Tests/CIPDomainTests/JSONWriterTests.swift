@@ -4,7 +4,10 @@ import Testing
 @Suite("JSON writing, timestamps and token hashes")
 struct JSONWriterTests {
     @Test func stringsAreEscapedAndReadBackUnchanged() {
-        let samples = ["plain", "quote \" and backslash \\", "line\nfeed\ttab\rreturn", "bell \u{07} nul \u{00}", "é 😀 ünïcode", ""]
+        let samples = [
+            "plain", "quote \" and backslash \\", "line\nfeed\ttab\rreturn", "bell \u{07} nul \u{00}", "é 😀 ünïcode",
+            "",
+        ]
         for sample in samples {
             var writer = JSONWriter()
             writer.beginObject()

@@ -10,7 +10,9 @@ struct ValueRulesTests {
         #expect(Timestamp(iso8601: "2022-12-10T14:49:00+01:00") == time)
         #expect(Timestamp(iso8601: "2024-02-29T00:00:00.1234Z")?.description == "2024-02-29T00:00:00.123Z")
         #expect(Timestamp(iso8601: "1969-12-31T23:59:59.999Z")?.milliseconds == -1)
-        for bad in ["", "2022-12-10", "2022-13-10T00:00:00Z", "2023-02-29T00:00:00Z", "2022-12-10T13:49:00", "yesterday"] {
+        for bad in [
+            "", "2022-12-10", "2022-13-10T00:00:00Z", "2023-02-29T00:00:00Z", "2022-12-10T13:49:00", "yesterday",
+        ] {
             #expect(Timestamp(iso8601: bad) == nil, "\(bad)")
         }
     }
@@ -50,7 +52,9 @@ struct ValueRulesTests {
         #expect((try? short.accept(.bool(true)).get()) == nil)
 
         let long = CustomDataField(networkID: 1, name: "l", dataType: .longText, allowedValues: [])
-        #expect(try long.accept(.string(String(repeating: "x", count: 10_000))).get() == .string(String(repeating: "x", count: 10_000)))
+        #expect(
+            try long.accept(.string(String(repeating: "x", count: 10_000))).get()
+                == .string(String(repeating: "x", count: 10_000)))
         #expect((try? long.accept(.string(String(repeating: "x", count: 10_001))).get()) == nil)
 
         let category = CustomDataField(networkID: 1, name: "c", dataType: .category, allowedValues: ["A", "B"])

@@ -44,13 +44,16 @@ struct APITester: Sendable {
     }
 
     /// `PUT calls_in_progress` with `query` and a JSON `body`.
-    func update(_ query: String, _ body: String, token: String?, method: HTTPRequest.Method = .put) async throws -> Reply {
+    func update(
+        _ query: String, _ body: String, token: String?, method: HTTPRequest.Method = .put
+    ) async throws -> Reply {
         try await request(method, "\(base)/calls_in_progress.json?\(query)", token: token, body: body)
     }
 
     @discardableResult
     func events(_ body: String, token: String? = nil) async throws -> Reply {
-        try await request(.post, "\(base)/telephony/call_events.json", token: token ?? world.tokens.telephony, body: body)
+        try await request(
+            .post, "\(base)/telephony/call_events.json", token: token ?? world.tokens.telephony, body: body)
     }
 
     /// Posts events with exactly `tokenOverride` (nil sends none).
@@ -76,7 +79,8 @@ struct APITester: Sendable {
     @discardableResult
     func end(_ transactionID: String, at time: String = "2022-12-10T14:00:00.000Z") async throws -> Reply {
         try await events(
-            #"{"event":"call_ended","transaction_id":"\#(transactionID)","network_id":\#(world.networkA.id),"occurred_at":"\#(time)"}"#)
+            #"{"event":"call_ended","transaction_id":"\#(transactionID)","network_id":\#(world.networkA.id),"occurred_at":"\#(time)"}"#
+        )
     }
 
     var networkA: String { "id=\(world.networkA.id)&organization_type=network" }

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Authentication and access (SPEC 2.1)")
 struct AuthenticationTests {
-    @Test(arguments: StoreBackend.available) func tokenIsAcceptedInHeaderBearerQueryAndBody(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func tokenIsAcceptedInHeaderBearerQueryAndBody(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1")
             let token = api.world.tokens.networkA
@@ -19,7 +21,9 @@ struct AuthenticationTests {
         }
     }
 
-    @Test(arguments: StoreBackend.available) func headerIsCheckedBeforeQueryAndBody(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func headerIsCheckedBeforeQueryAndBody(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let good = api.world.tokens.networkA
             let reply = try await api.find(api.networkA + "&oauth_token=\(good)", token: "not-a-token")
@@ -43,7 +47,9 @@ struct AuthenticationTests {
         }
     }
 
-    @Test(arguments: StoreBackend.available) func networkTokensActForTheirAdvertisersButNotOthers(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func networkTokensActForTheirAdvertisersButNotOthers(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
             let tokens = api.world.tokens
@@ -56,12 +62,17 @@ struct AuthenticationTests {
         }
     }
 
-    @Test(arguments: StoreBackend.available) func advertiserTokensActOnlyForThemselves(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func advertiserTokensActOnlyForThemselves(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let tokens = api.world.tokens
             #expect(try await api.find(api.advertiserA1, token: tokens.advertiserA1).status == 200)
             #expect(try await api.find(api.networkA, token: tokens.advertiserA1).status == 401)
-            #expect(try await api.find("id=\(api.world.advertiserA2.id)&organization_type=advertiser", token: tokens.advertiserA1).status == 401)
+            #expect(
+                try await api.find(
+                    "id=\(api.world.advertiserA2.id)&organization_type=advertiser", token: tokens.advertiserA1
+                ).status == 401)
         }
     }
 
@@ -70,22 +81,35 @@ struct AuthenticationTests {
             try await api.bridge("T1", advertiser: api.world.advertiserA1.id)
             let body = #"{"call_in_progress":{"external_unique_id":"x"}}"#
             #expect(try await api.find(api.networkA, token: api.world.tokens.networkARead).status == 200)
-            #expect(try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkARead).status == 401)
-            #expect(try await api.update(api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1Read).status == 401)
-            #expect(try await api.update(api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1).status == 200)
+            #expect(
+                try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkARead)
+                    .status == 401)
+            #expect(
+                try await api.update(
+                    api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1Read
+                ).status == 401)
+            #expect(
+                try await api.update(
+                    api.advertiserA1 + "&transaction_id=T1", body, token: api.world.tokens.advertiserA1
+                ).status == 200)
         }
     }
 
-    @Test(arguments: StoreBackend.available) func organizationTokensCannotFeedTelephonyEvents(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func organizationTokensCannotFeedTelephonyEvents(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
-            let event = #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T13:49:00Z"}"#
+            let event =
+                #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T13:49:00Z"}"#
             #expect(try await api.events(event, token: api.world.tokens.networkA).status == 401)
             #expect(try await api.events(event, token: "nonsense").status == 401)
             #expect(try await api.events(event).status == 200)
         }
     }
 
-    @Test(arguments: StoreBackend.available) func revocationTakesEffectWithinOneSecond(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func revocationTakesEffectWithinOneSecond(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let token = api.world.tokens.networkA
             #expect(try await api.find(api.networkA, token: token).status == 200)

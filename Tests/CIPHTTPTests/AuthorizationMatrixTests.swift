@@ -32,18 +32,33 @@ struct AuthorizationMatrixTests {
         let advertiser: Int64?
     }
 
-    @Test(arguments: StoreBackend.available) func everyAnswerFollowsTheRuleAndRevealsNothing(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func everyAnswerFollowsTheRuleAndRevealsNothing(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let world = api.world
-            let netA = world.networkA.id, netB = world.networkB.id
-            let a1 = world.advertiserA1.id, a2 = world.advertiserA2.id, b1 = world.advertiserB1.id
+            let netA = world.networkA.id
+            let netB = world.networkB.id
+            let a1 = world.advertiserA1.id
+            let a2 = world.advertiserA2.id
+            let b1 = world.advertiserB1.id
             let missing: Int64 = 987_654
             let callers = [
-                Caller(name: "network write", token: world.tokens.networkA, owner: .init(type: .network, id: netA), write: true, telephony: false),
-                Caller(name: "network read", token: world.tokens.networkARead, owner: .init(type: .network, id: netA), write: false, telephony: false),
-                Caller(name: "advertiser write", token: world.tokens.advertiserA1, owner: .init(type: .advertiser, id: a1), write: true, telephony: false),
-                Caller(name: "advertiser read", token: world.tokens.advertiserA1Read, owner: .init(type: .advertiser, id: a1), write: false, telephony: false),
-                Caller(name: "other network", token: world.tokens.networkB, owner: .init(type: .network, id: netB), write: true, telephony: false),
+                Caller(
+                    name: "network write", token: world.tokens.networkA, owner: .init(type: .network, id: netA),
+                    write: true, telephony: false),
+                Caller(
+                    name: "network read", token: world.tokens.networkARead, owner: .init(type: .network, id: netA),
+                    write: false, telephony: false),
+                Caller(
+                    name: "advertiser write", token: world.tokens.advertiserA1, owner: .init(type: .advertiser, id: a1),
+                    write: true, telephony: false),
+                Caller(
+                    name: "advertiser read", token: world.tokens.advertiserA1Read,
+                    owner: .init(type: .advertiser, id: a1), write: false, telephony: false),
+                Caller(
+                    name: "other network", token: world.tokens.networkB, owner: .init(type: .network, id: netB),
+                    write: true, telephony: false),
                 Caller(name: "telephony", token: world.tokens.telephony, owner: nil, write: false, telephony: true),
                 Caller(name: "revoked", token: world.tokens.revoked, owner: nil, write: false, telephony: false),
                 Caller(name: "garbage", token: "cip_not_a_token_at_all", owner: nil, write: false, telephony: false),
@@ -69,7 +84,8 @@ struct AuthorizationMatrixTests {
                 guard let network = call.network else { continue }
                 let advertiser = call.advertiser.map { #","advertiser_id":\#($0)"# } ?? ""
                 let reply = try await api.events(
-                    #"{"event":"call_bridged","transaction_id":"\#(call.id)","network_id":\#(network)\#(advertiser),"occurred_at":"2022-12-10T13:00:00.000Z","calling_phone_number":"+15309999999","destination_phone_number":"+18555595599"}"#)
+                    #"{"event":"call_bridged","transaction_id":"\#(call.id)","network_id":\#(network)\#(advertiser),"occurred_at":"2022-12-10T13:00:00.000Z","calling_phone_number":"+15309999999","destination_phone_number":"+18555595599"}"#
+                )
                 #expect(reply.statuses == ["applied"])
             }
 
@@ -97,7 +113,9 @@ struct AuthorizationMatrixTests {
                     if allowed {
                         #expect(all.status == 200, "\(caller.name) lists \(target.name)")
                         let expected = Set(calls.filter { sees(target, $0) }.map(\.id))
-                        #expect(Set(all.calls.compactMap { $0["transaction_id"]?.stringValue }) == expected, "\(caller.name) lists \(target.name)")
+                        #expect(
+                            Set(all.calls.compactMap { $0["transaction_id"]?.stringValue }) == expected,
+                            "\(caller.name) lists \(target.name)")
                     } else {
                         Self.expectSame(all, as: "list", in: &refused, "\(caller.name) lists \(target.name)")
                     }
@@ -106,8 +124,10 @@ struct AuthorizationMatrixTests {
                         let label = "\(caller.name) on \(target.name), call \(call.id)"
                         let found = try await api.find(org(target) + "&transaction_id=\(call.id)", token: caller.token)
                         let update = #"{"call_in_progress":{"custom_data":[{"name":"Call Disposition","value":"x"}]}}"#
-                        let put = try await api.update(org(target) + "&transaction_id=\(call.id)", update, token: caller.token)
-                        let post = try await api.update(org(target) + "&transaction_id=\(call.id)", update, token: caller.token, method: .post)
+                        let put = try await api.update(
+                            org(target) + "&transaction_id=\(call.id)", update, token: caller.token)
+                        let post = try await api.update(
+                            org(target) + "&transaction_id=\(call.id)", update, token: caller.token, method: .post)
                         checked += 3
                         if allowed {
                             #expect(found.status == 200, "GET \(label)")

@@ -26,13 +26,27 @@ struct CatalogDisclosureTests {
             #expect(try await api.find(api.networkA, token: world.tokens.networkA).status == 200)
             // From here on, a request that reloads the catalog fails with a 500: every answer below
             // must come from what the server already holds.
-            try sqlite(path, "ALTER TABLE networks RENAME TO networks_gone; ALTER TABLE advertisers RENAME TO advertisers_gone;")
+            try sqlite(
+                path,
+                "ALTER TABLE networks RENAME TO networks_gone; ALTER TABLE advertisers RENAME TO advertisers_gone;")
 
             let pairs: [(token: String, foreign: String, unknown: String)] = [
-                (world.tokens.networkA, "id=\(world.networkB.id)&organization_type=network", "id=987654&organization_type=network"),
-                (world.tokens.networkA, "id=\(world.advertiserB1.id)&organization_type=advertiser", "id=987654&organization_type=advertiser"),
-                (world.tokens.advertiserA1, "id=\(world.advertiserA2.id)&organization_type=advertiser", "id=987654&organization_type=advertiser"),
-                (world.tokens.advertiserA1, "id=\(world.networkA.id)&organization_type=network", "id=987654&organization_type=network"),
+                (
+                    world.tokens.networkA, "id=\(world.networkB.id)&organization_type=network",
+                    "id=987654&organization_type=network"
+                ),
+                (
+                    world.tokens.networkA, "id=\(world.advertiserB1.id)&organization_type=advertiser",
+                    "id=987654&organization_type=advertiser"
+                ),
+                (
+                    world.tokens.advertiserA1, "id=\(world.advertiserA2.id)&organization_type=advertiser",
+                    "id=987654&organization_type=advertiser"
+                ),
+                (
+                    world.tokens.advertiserA1, "id=\(world.networkA.id)&organization_type=network",
+                    "id=987654&organization_type=network"
+                ),
             ]
             for pair in pairs {
                 let foreign = try await api.find(pair.foreign, token: pair.token)

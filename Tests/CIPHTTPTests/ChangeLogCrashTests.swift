@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,13 +55,19 @@ struct ChangeLogCrashTests {
     }
 
     private func run(database: String, nodes count: Int, log: () throws -> any ChangeLogStore) async throws {
-        let network = try #require(try CIPBinary.admin(["network", "create", "--name", "Crash"], database: database)["id"]?.positiveID)
+        let network = try #require(
+            try CIPBinary.admin(["network", "create", "--name", "Crash"], database: database)["id"]?.positiveID)
         for index in 0..<4 {
             _ = try CIPBinary.admin(
-                ["field", "create", "--network", String(network), "--name", "f\(index)", "--type", "short-text"], database: database)
+                ["field", "create", "--network", String(network), "--name", "f\(index)", "--type", "short-text"],
+                database: database)
         }
-        let org = try #require(try CIPBinary.admin(["token", "create", "--organization-type", "network", "--id", String(network)], database: database)["token"]?.stringValue)
-        let telephony = try #require(try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue)
+        let org = try #require(
+            try CIPBinary.admin(
+                ["token", "create", "--organization-type", "network", "--id", String(network)], database: database)[
+                    "token"]?.stringValue)
+        let telephony = try #require(
+            try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue)
         let nodes = try await Nodes(database: database, count: count)
         defer { nodes.stop() }
         let changeLog = try log()
@@ -81,7 +88,8 @@ struct ChangeLogCrashTests {
         /// Sends until some node answers (a killed node's requests go to the next one).
         @Sendable func send(_ method: String, _ path: String, token: String, body: String, writer: Int) async -> Int {
             for attempt in 0..<100 {
-                if let (status, _) = try? await HTTP.send(method, nodes.url(writer + attempt) + "/api/2022-08-01" + path, token: token, body: body),
+                if let (status, _) = try? await HTTP.send(
+                    method, nodes.url(writer + attempt) + "/api/2022-08-01" + path, token: token, body: body),
                     status != 503, status != 0
                 {
                     return status
@@ -98,17 +106,24 @@ struct ChangeLogCrashTests {
                     group.addTask {
                         for call in 0..<callsPerWriter {
                             let id = "W\(writer)C\(call)"
-                            let event = #"{"event":"call_bridged","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
-                            _ = await send("POST", "/telephony/call_events.json", token: telephony, body: event, writer: writer)
+                            let event =
+                                #"{"event":"call_bridged","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+                            _ = await send(
+                                "POST", "/telephony/call_events.json", token: telephony, body: event, writer: writer)
                             for field in 0..<4 {
                                 _ = await send(
-                                    "PUT", "/calls_in_progress.json?id=\(network)&organization_type=network&transaction_id=\(id)",
-                                    token: org, body: #"{"call_in_progress":{"custom_data":[{"name":"f\#(field)","value":"v\#(field)"}]}}"#,
+                                    "PUT",
+                                    "/calls_in_progress.json?id=\(network)&organization_type=network&transaction_id=\(id)",
+                                    token: org,
+                                    body:
+                                        #"{"call_in_progress":{"custom_data":[{"name":"f\#(field)","value":"v\#(field)"}]}}"#,
                                     writer: writer + field)
                             }
                             if call % 3 == 0 {
-                                let end = #"{"event":"call_ended","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:05:00Z"}"#
-                                _ = await send("POST", "/telephony/call_events.json", token: telephony, body: end, writer: writer)
+                                let end =
+                                    #"{"event":"call_ended","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:05:00Z"}"#
+                                _ = await send(
+                                    "POST", "/telephony/call_events.json", token: telephony, body: end, writer: writer)
                             }
                         }
                     }
@@ -153,7 +168,9 @@ struct ChangeLogCrashTests {
             live[change.transactionID] = change.kind == .ended ? nil : versions[change.transactionID]?.last
         }
         let (_, listed) = try await HTTP.send(
-            "GET", nodes.url(0) + "/api/2022-08-01/calls_in_progress/current_calls.json?id=\(network)&organization_type=network",
+            "GET",
+            nodes.url(0)
+                + "/api/2022-08-01/calls_in_progress/current_calls.json?id=\(network)&organization_type=network",
             token: org)
         var listedVersions: [String: Int64] = [:]
         for call in listed["current_calls"]?.arrayValue ?? [] {

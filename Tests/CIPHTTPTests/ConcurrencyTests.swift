@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Concurrent requests (SPEC 2.4)")
 struct ConcurrencyTests {
-    @Test(arguments: StoreBackend.available) func fiftyConcurrentCustomDataUpdatesAllLand(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func fiftyConcurrentCustomDataUpdatesAllLand(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
             try await api.bridge("T1")
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -20,13 +22,17 @@ struct ConcurrencyTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 200 })
-            let data = try #require(try await api.find(api.networkA, token: api.world.tokens.networkA).calls.first?["custom_data"]?.objectValue)
+            let data = try #require(
+                try await api.find(api.networkA, token: api.world.tokens.networkA).calls.first?["custom_data"]?
+                    .objectValue)
             #expect(data.count == 50)
             #expect((0..<50).allSatisfy { data["f\($0)"]?["value"]?.stringValue == "v\($0)" })
         }
     }
 
-    @Test(arguments: StoreBackend.available) func twoCallsRacingForOneExternalIDHaveOneWinner(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func twoCallsRacingForOneExternalIDHaveOneWinner(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
             try await api.bridge("T1")
             try await api.bridge("T2")
@@ -34,7 +40,8 @@ struct ConcurrencyTests {
                 for id in ["T1", "T2"] {
                     group.addTask {
                         try await api.update(
-                            api.networkA + "&transaction_id=\(id)", #"{"call_in_progress":{"external_unique_id":"contested"}}"#,
+                            api.networkA + "&transaction_id=\(id)",
+                            #"{"call_in_progress":{"external_unique_id":"contested"}}"#,
                             token: api.world.tokens.networkA
                         ).status
                     }
@@ -42,7 +49,9 @@ struct ConcurrencyTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(statuses.sorted() == [200, 409])
-            let holders = try await api.find(api.networkA + "&external_unique_id=contested", token: api.world.tokens.networkA).calls
+            let holders = try await api.find(
+                api.networkA + "&external_unique_id=contested", token: api.world.tokens.networkA
+            ).calls
             #expect(holders.count == 1)
         }
     }

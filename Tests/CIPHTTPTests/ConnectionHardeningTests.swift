@@ -21,7 +21,8 @@ struct ConnectionHardeningTests {
         let folder = try TemporaryFolder.make()
         let database = folder.appendingPathComponent("cip.sqlite").path
         _ = try CIPBinary.run(["admin", "network", "create", "--name", "N", "--database", database])
-        let token = try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue ?? ""
+        let token =
+            try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue ?? ""
         let server = try ServerProcess(database: database, arguments: arguments)
         defer { server.kill(SIGKILL) }
         try await server.waitUntilUp()
@@ -42,7 +43,9 @@ struct ConnectionHardeningTests {
     @Test func aStalledBodyIsAnswered408AndClosed() async throws {
         try await Self.withServer { server, token in
             let connection = try RawConnection(port: server.port)
-            connection.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"events\":")
+            connection.send(
+                "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"events\":"
+            )
             let received = connection.read(timeout: .seconds(10))
             #expect(received.text.hasPrefix("HTTP/1.1 408"))
             #expect(received.closed)
@@ -66,7 +69,9 @@ struct ConnectionHardeningTests {
         try await Self.withServer { server, token in
             for authorization in ["", "Authorization: \(token)\r\n"] {
                 let connection = try RawConnection(port: server.port)
-                connection.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\n\(authorization)Connection: close\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n")
+                connection.send(
+                    "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\n\(authorization)Connection: close\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"
+                )
                 connection.send([UInt8](repeating: 0x20, count: 200_000))
                 let received = connection.read(timeout: .seconds(10))
                 #expect(received.text.hasPrefix(authorization.isEmpty ? "HTTP/1.1 401" : "HTTP/1.1 413"))
@@ -88,10 +93,14 @@ struct ConnectionHardeningTests {
             ]
             for framing in requests {
                 let connection = try RawConnection(port: server.port)
-                connection.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\n\(framing)")
+                connection.send(
+                    "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\n\(framing)"
+                )
                 let received = connection.read(timeout: .seconds(10))
                 #expect(received.text.hasPrefix("HTTP/1.1 400"), "\(framing)")
-                #expect(Self.body(received.text)?["errors"]?["body"]?[0]?.stringValue?.hasPrefix("is not a valid HTTP/1.1 request") == true)
+                #expect(
+                    Self.body(received.text)?["errors"]?["body"]?[0]?.stringValue?.hasPrefix(
+                        "is not a valid HTTP/1.1 request") == true)
                 #expect(received.closed)
             }
             let badHead = try RawConnection(port: server.port)
@@ -119,9 +128,12 @@ struct ConnectionHardeningTests {
 
     @Test func expectContinueIsAnsweredBeforeTheBodyIsSent() async throws {
         try await Self.withServer { server, token in
-            let body = #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T14:00:00.000Z"}"#
+            let body =
+                #"{"event":"call_ended","transaction_id":"T1","network_id":1,"occurred_at":"2022-12-10T14:00:00.000Z"}"#
             let connection = try RawConnection(port: server.port)
-            connection.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            connection.send(
+                "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+            )
             let interim = connection.read(until: "\r\n\r\n", timeout: .seconds(5))
             #expect(interim.text.hasPrefix("HTTP/1.1 100 Continue"))
             connection.send(body)
@@ -130,7 +142,9 @@ struct ConnectionHardeningTests {
             #expect(final.text.contains(#""status":"applied""#))
             // A body over the limit is refused without being invited.
             let large = try RawConnection(port: server.port)
-            large.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n")
+            large.send(
+                "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n"
+            )
             let refused = large.read(timeout: .seconds(5))
             #expect(refused.text.hasPrefix("HTTP/1.1 413"))
         }
@@ -139,7 +153,9 @@ struct ConnectionHardeningTests {
     @Test func sigtermEndsTheServerWhileAnUploadIsStalled() async throws {
         try await Self.withServer(["--shutdown-timeout", "2s"]) { server, token in
             let connection = try RawConnection(port: server.port)
-            connection.send("POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            connection.send(
+                "POST \(Self.feed) HTTP/1.1\r\nHost: x\r\nAuthorization: \(token)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+            )
             try await Task.sleep(for: .milliseconds(300))
             server.kill(SIGTERM)
             let exited = try await Self.waitForExit(server, upTo: .seconds(20))

@@ -1,10 +1,10 @@
 import CIPDomain
 import CIPHTTP
+import CIPStore
 import CIPTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import CIPStore
 import Testing
 
 @Suite("Error statuses, bodies and their order (SPEC 2.5, 3)")
@@ -14,14 +14,21 @@ struct ErrorResponseTests {
     @Test(arguments: StoreBackend.available) func unknownVersionsAndPathsAre404(_ backend: StoreBackend) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let token = api.world.tokens.networkA
-            for path in ["/api/2023-01-01/calls_in_progress/current_calls.json?\(api.networkA)", "/api/2022-08-01/nothing", "/nothing"] {
+            for path in [
+                "/api/2023-01-01/calls_in_progress/current_calls.json?\(api.networkA)", "/api/2022-08-01/nothing",
+                "/nothing",
+            ] {
                 let reply = try await api.request(.get, path, token: token)
                 #expect(reply.status == 404, "\(path)")
                 #expect(reply.json == .object(["error": .string("RecordNotFound")]))
             }
             // The path is checked before the token.
-            #expect(try await api.request(.get, "/api/1999-01-01/calls_in_progress/current_calls.json", token: nil).status == 404)
-            #expect(try await api.request(.put, "/api/1999-01-01/calls_in_progress.json", token: nil, body: "{").status == 404)
+            #expect(
+                try await api.request(.get, "/api/1999-01-01/calls_in_progress/current_calls.json", token: nil).status
+                    == 404)
+            #expect(
+                try await api.request(.put, "/api/1999-01-01/calls_in_progress.json", token: nil, body: "{").status
+                    == 404)
         }
     }
 
@@ -54,7 +61,8 @@ struct ErrorResponseTests {
                 #expect(reply.status == 400, "\(body)")
                 #expect(reply.errors("body").count == 1)
             }
-            let noContentType = try await api.request(.put, "\(base)/calls_in_progress.json?\(query)", token: token, body: "{x", contentType: nil)
+            let noContentType = try await api.request(
+                .put, "\(base)/calls_in_progress.json?\(query)", token: token, body: "{x", contentType: nil)
             #expect(noContentType.status == 400)
         }
     }
@@ -62,7 +70,8 @@ struct ErrorResponseTests {
     @Test(arguments: StoreBackend.available) func nonJSONBodiesAre415(_ backend: StoreBackend) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let reply = try await api.request(
-                .put, "\(base)/calls_in_progress.json?\(api.networkA)&transaction_id=T1", token: api.world.tokens.networkA,
+                .put, "\(base)/calls_in_progress.json?\(api.networkA)&transaction_id=T1",
+                token: api.world.tokens.networkA,
                 body: "a=b", contentType: "application/x-www-form-urlencoded")
             #expect(reply.status == 415)
             #expect(reply.errors("body") == ["must be application/json"])
@@ -74,10 +83,12 @@ struct ErrorResponseTests {
     }
 
     @Test(arguments: StoreBackend.available) func oversizedBodiesAre413(_ backend: StoreBackend) async throws {
-        try await withAPI(backend: backend, settings: APISettings(maxBodyBytes: 1024), setup: .live) { (api: APITester) async throws in
+        try await withAPI(backend: backend, settings: APISettings(maxBodyBytes: 1024), setup: .live) {
+            (api: APITester) async throws in
             let padding = String(repeating: "x", count: 2048)
             let body = #"{"call_in_progress":{"external_unique_id":"\#(padding)"}}"#
-            let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkA)
+            let reply = try await api.update(
+                api.networkA + "&transaction_id=T1", body, token: api.world.tokens.networkA)
             #expect(reply.status == 413)
             #expect(reply.errors("body") == ["is too large"])
         }
@@ -101,16 +112,26 @@ struct ErrorResponseTests {
             // A valid token: the body is checked before the params.
             #expect(try await api.update("", "{", token: tokens.networkB).status == 400)
             // Params before the organization check: bad params with a foreign token are 403.
-            #expect(try await api.update("id=abc&organization_type=network", Self.update, token: tokens.networkB).status == 403)
+            #expect(
+                try await api.update("id=abc&organization_type=network", Self.update, token: tokens.networkB).status
+                    == 403)
             // The organization check before the call lookup: 401, not 404.
-            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkB).status == 401)
+            #expect(
+                try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkB).status
+                    == 401)
             // Scope before the call lookup.
-            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkARead).status == 401)
-            #expect(try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkA).status == 404)
+            #expect(
+                try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkARead)
+                    .status == 401)
+            #expect(
+                try await api.update(api.networkA + "&transaction_id=NOPE", Self.update, token: tokens.networkA).status
+                    == 404)
         }
     }
 
-    @Test(arguments: StoreBackend.available) func rateLimitedTokensGet429WithRetryAfter(_ backend: StoreBackend) async throws {
+    @Test(arguments: StoreBackend.available) func rateLimitedTokensGet429WithRetryAfter(
+        _ backend: StoreBackend
+    ) async throws {
         try await withAPI(backend: backend, settings: APISettings(rateLimit: 2)) { (api: APITester) async throws in
             var replies: [Reply] = []
             for _ in 0..<10 {
@@ -141,10 +162,14 @@ struct ErrorResponseTests {
         let store = try await database.serve()
         let network = try await store.createNetwork(name: "N", country: "US")
         let text = "cip_fault"
-        _ = try await store.createToken(hash: TokenHash(of: text), kind: .organization, organization: .init(type: .network, id: network.id), scope: .write, description: nil, createdAt: .now())
+        _ = try await store.createToken(
+            hash: TokenHash(of: text), kind: .organization, organization: .init(type: .network, id: network.id),
+            scope: .write, description: nil, createdAt: .now())
         let bridge = CallEvent(
-            kind: .bridged, transactionID: "T1", networkID: network.id, advertiserID: nil, occurredAt: .now(), callStart: nil,
-            callingPhoneNumber: "+15309999999", destinationPhoneNumber: "+18555595599", status: nil, attributes: [:], customData: [])
+            kind: .bridged, transactionID: "T1", networkID: network.id, advertiserID: nil, occurredAt: .now(),
+            callStart: nil,
+            callingPhoneNumber: "+15309999999", destinationPhoneNumber: "+18555595599", status: nil, attributes: [:],
+            customData: [])
         _ = try await store.apply([bridge], receivedAt: .now())
         // Break the database under the running service: a real fault, not a mock. Reads are answered
         // from memory, so the update's write is what meets it.
@@ -153,7 +178,8 @@ struct ErrorResponseTests {
         sqlite.arguments = [path, "DROP TABLE call_changes;"]
         try sqlite.run()
         sqlite.waitUntilExit()
-        let app = Hummingbird.Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
+        let app = Hummingbird.Application(
+            router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
         try await app.test(.router) { client in
             let response = try await client.executeRequest(
                 uri: "\(base)/calls_in_progress.json?id=\(network.id)&organization_type=network&transaction_id=T1",

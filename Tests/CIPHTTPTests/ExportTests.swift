@@ -15,7 +15,9 @@ struct ExportTests {
         let other = try await store.createNetwork(name: "O", country: "US")
         let advertiser = try await store.createAdvertiser(networkID: network.id, name: "A", idFromNetwork: nil)
         let write = CustomDataWrite(name: "Stage", entry: CustomDataEntry(value: .string("Won"), source: "Ivr"))
-        func event(_ kind: CallEventKind, _ id: String, _ network: Int64, _ time: String, advertiser: Int64? = nil) -> CallEvent {
+        func event(
+            _ kind: CallEventKind, _ id: String, _ network: Int64, _ time: String, advertiser: Int64? = nil
+        ) -> CallEvent {
             CallEvent(
                 kind: kind, transactionID: id, networkID: network, advertiserID: advertiser,
                 occurredAt: Timestamp(iso8601: time)!, callStart: nil,
@@ -52,8 +54,14 @@ struct ExportTests {
         #expect(first["advertiser_id"] == .integer(advertiser.id))
         #expect(first["calling_phone_number"]?.stringValue == "+15309999999")
         #expect(try export(["--network", String(network.id)]).count == 2)
-        #expect(try export(["--advertiser", String(advertiser.id)]).compactMap { $0["transaction_id"]?.stringValue } == ["E1"])
-        #expect(try export(["--since", "2022-12-11T00:00:00Z"]).compactMap { $0["transaction_id"]?.stringValue } == ["E2", "E3"])
+        #expect(
+            try export(["--advertiser", String(advertiser.id)]).compactMap { $0["transaction_id"]?.stringValue } == [
+                "E1"
+            ])
+        #expect(
+            try export(["--since", "2022-12-11T00:00:00Z"]).compactMap { $0["transaction_id"]?.stringValue } == [
+                "E2", "E3",
+            ])
         #expect(try export(["--since", "2022-12-11T00:00:00Z", "--until", "2022-12-12T00:00:00Z"]).count == 1)
         let bad = try CIPBinary.run(["admin", "calls", "export", "--database", path, "--since", "yesterday"])
         #expect(bad.status != 0 && bad.err.split(separator: "\n").count == 1)

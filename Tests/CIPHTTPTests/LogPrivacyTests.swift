@@ -44,13 +44,19 @@ struct LogPrivacyTests {
         let token = world.tokens.networkA
         let query = "id=\(world.networkA.id)&organization_type=network"
         try await app.test(.router) { client in
-            _ = try await client.executeRequest(uri: "\(base)/calls_in_progress/current_calls.json?\(query)", method: .get, headers: [.authorization: token], body: nil)
-            _ = try await client.executeRequest(uri: "\(base)/calls_in_progress/current_calls.json?\(query)&oauth_token=\(token)", method: .get, headers: [:], body: nil)
+            _ = try await client.executeRequest(
+                uri: "\(base)/calls_in_progress/current_calls.json?\(query)", method: .get,
+                headers: [.authorization: token], body: nil)
+            _ = try await client.executeRequest(
+                uri: "\(base)/calls_in_progress/current_calls.json?\(query)&oauth_token=\(token)", method: .get,
+                headers: [:], body: nil)
             _ = try await client.executeRequest(
                 uri: "\(base)/calls_in_progress.json?\(query)&transaction_id=NOPE", method: .put,
                 headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"oauth_token":"\#(token)","call_in_progress":{"external_unique_id":"x"}}"#))
-            _ = try await client.executeRequest(uri: "\(base)/calls_in_progress/current_calls.json?\(query)", method: .get, headers: [.authorization: "Bearer \(token)x"], body: nil)
+            _ = try await client.executeRequest(
+                uri: "\(base)/calls_in_progress/current_calls.json?\(query)", method: .get,
+                headers: [.authorization: "Bearer \(token)x"], body: nil)
         }
         let lines = captured.lines.withLock { $0 }
         #expect(lines.contains { $0.contains("request") }, "the request log is expected at trace level")

@@ -25,7 +25,9 @@ struct MaintenanceTests {
             try await api.bridge("QUIET", at: "2001-01-01T00:00:00Z")
             try await api.bridge("CHATTY", at: "2001-01-01T00:00:00Z")
             clock.advance(.seconds(3 * 3600))
-            try await api.events(#"{"event":"call_updated","transaction_id":"CHATTY","occurred_at":"2001-01-01T00:01:00Z","call_status":"on_hold"}"#)
+            try await api.events(
+                #"{"event":"call_updated","transaction_id":"CHATTY","occurred_at":"2001-01-01T00:01:00Z","call_status":"on_hold"}"#
+            )
             clock.advance(.seconds(3600 - 1))
             #expect(try await maintenance.runOnce().expired == 0)
             clock.advance(.seconds(2))

@@ -2,6 +2,7 @@ import CIPDomain
 import CIPTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,10 @@ struct MultiNodeTests {
         var networkQuery: String { "id=\(network)&organization_type=network" }
 
         func bridge(_ id: String, via node: Int) async throws -> String? {
-            let event = #"{"event":"call_bridged","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
-            let (_, reply) = try await HTTP.send("POST", "\(api(node))/telephony/call_events.json", token: telephonyToken, body: event)
+            let event =
+                #"{"event":"call_bridged","transaction_id":"\#(id)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+            let (_, reply) = try await HTTP.send(
+                "POST", "\(api(node))/telephony/call_events.json", token: telephonyToken, body: event)
             return reply["results"]?[0]?["status"]?.stringValue
         }
 
@@ -52,7 +55,8 @@ struct MultiNodeTests {
                 ["field", "create", "--network", String(networkID), "--name", "f\(index)", "--type", "short-text"],
                 database: database)
         }
-        let org = try CIPBinary.admin(["token", "create", "--organization-type", "network", "--id", String(networkID)], database: database)
+        let org = try CIPBinary.admin(
+            ["token", "create", "--organization-type", "network", "--id", String(networkID)], database: database)
         let telephony = try CIPBinary.admin(["token", "create", "--telephony"], database: database)
         // Both nodes start together: the schema migrations must still apply exactly once.
         let nodes = [try ServerProcess(database: database), try ServerProcess(database: database)]
@@ -67,7 +71,9 @@ struct MultiNodeTests {
         defer { cluster.stop() }
         #expect(try await cluster.bridge("VIA-A", via: 0) == "applied")
         #expect(try await cluster.find("&transaction_id=VIA-A", via: 1).count == 1)
-        #expect(try await cluster.update("VIA-A", via: 1, #"{"call_in_progress":{"external_unique_id":"set-on-b"}}"#) == 200)
+        #expect(
+            try await cluster.update("VIA-A", via: 1, #"{"call_in_progress":{"external_unique_id":"set-on-b"}}"#) == 200
+        )
         #expect(try await cluster.find("&external_unique_id=set-on-b", via: 0).count == 1)
         // The same event through the other node is a duplicate: idempotency holds across nodes.
         #expect(try await cluster.bridge("VIA-A", via: 1) == "duplicate")
@@ -80,7 +86,8 @@ struct MultiNodeTests {
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<20 {
                 group.addTask {
-                    try await cluster.update("C\(index)", via: index % 2, #"{"call_in_progress":{"external_unique_id":"only-one"}}"#)
+                    try await cluster.update(
+                        "C\(index)", via: index % 2, #"{"call_in_progress":{"external_unique_id":"only-one"}}"#)
                 }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
@@ -98,13 +105,15 @@ struct MultiNodeTests {
             for index in 0..<40 {
                 group.addTask {
                     try await cluster.update(
-                        "SHARED", via: index % 2, #"{"call_in_progress":{"custom_data":[{"name":"f\#(index)","value":"v\#(index)"}]}}"#)
+                        "SHARED", via: index % 2,
+                        #"{"call_in_progress":{"custom_data":[{"name":"f\#(index)","value":"v\#(index)"}]}}"#)
                 }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(statuses.allSatisfy { $0 == 200 })
-        let data = try #require(try await cluster.find("&transaction_id=SHARED", via: 1).first?["custom_data"]?.objectValue)
+        let data = try #require(
+            try await cluster.find("&transaction_id=SHARED", via: 1).first?["custom_data"]?.objectValue)
         #expect(data.count == 40)
         #expect((0..<40).allSatisfy { data["f\($0)"]?["value"]?.stringValue == "v\($0)" })
     }
@@ -119,7 +128,9 @@ struct MultiNodeTests {
         "needs CIP_TEST_OUTAGE_POSTGRES_URL, CIP_TEST_OUTAGE_STOP and CIP_TEST_OUTAGE_START"))
 struct PostgresOutageTests {
     static func shell(_ variable: String) throws {
-        guard let command = ProcessInfo.processInfo.environment[variable] else { throw TestFailure("\(variable) is not set") }
+        guard let command = ProcessInfo.processInfo.environment[variable] else {
+            throw TestFailure("\(variable) is not set")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -131,9 +142,14 @@ struct PostgresOutageTests {
     @Test func nodeAnswers503WhilePostgresIsDownAndRecoversByItself() async throws {
         let database = try #require(ProcessInfo.processInfo.environment["CIP_TEST_OUTAGE_POSTGRES_URL"])
         let name = "Outage \(UUID().uuidString)"
-        let network = try #require(try CIPBinary.admin(["network", "create", "--name", name], database: database)["id"]?.positiveID)
-        let org = try #require(try CIPBinary.admin(["token", "create", "--organization-type", "network", "--id", String(network)], database: database)["token"]?.stringValue)
-        let telephony = try #require(try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue)
+        let network = try #require(
+            try CIPBinary.admin(["network", "create", "--name", name], database: database)["id"]?.positiveID)
+        let org = try #require(
+            try CIPBinary.admin(
+                ["token", "create", "--organization-type", "network", "--id", String(network)], database: database)[
+                    "token"]?.stringValue)
+        let telephony = try #require(
+            try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue)
         let node = try ServerProcess(database: database)
         defer { node.kill(SIGKILL) }
         try await node.waitUntilUp()
@@ -144,7 +160,9 @@ struct PostgresOutageTests {
         func bridge(_ id: String) async throws -> (Int, JSONValue) {
             try await HTTP.send(
                 "POST", "\(api)/telephony/call_events.json", token: telephony,
-                body: #"{"event":"call_bridged","transaction_id":"\#(id)-\#(run)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#)
+                body:
+                    #"{"event":"call_bridged","transaction_id":"\#(id)-\#(run)","network_id":\#(network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+            )
         }
         #expect(try await bridge("BEFORE").1["results"]?[0]?["status"]?.stringValue == "applied")
         #expect(try await HTTP.send("GET", list, token: org).0 == 200)

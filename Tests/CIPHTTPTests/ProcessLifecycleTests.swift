@@ -2,6 +2,7 @@ import CIPDomain
 import CIPTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,11 @@ struct ProcessLifecycleTests {
         let database = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
         let network = try CIPBinary.admin(["network", "create", "--name", "Crash Test"], database: database)
         let networkID = try #require(network["id"]?.positiveID)
-        _ = try CIPBinary.admin(["field", "create", "--network", String(networkID), "--name", "Stage", "--type", "short-text"], database: database)
-        let org = try CIPBinary.admin(["token", "create", "--organization-type", "network", "--id", String(networkID)], database: database)
+        _ = try CIPBinary.admin(
+            ["field", "create", "--network", String(networkID), "--name", "Stage", "--type", "short-text"],
+            database: database)
+        let org = try CIPBinary.admin(
+            ["token", "create", "--organization-type", "network", "--id", String(networkID)], database: database)
         let telephony = try CIPBinary.admin(["token", "create", "--telephony"], database: database)
         return World(
             database: database, network: networkID, orgToken: try #require(org["token"]?.stringValue),
@@ -35,17 +39,23 @@ struct ProcessLifecycleTests {
         let api = "\(server.baseURL)/api/2022-08-01"
         var acknowledged: [String: String] = [:]
         for index in 0..<20 {
-            let event = #"{"event":"call_bridged","transaction_id":"K\#(index)","network_id":\#(world.network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-\#(1000 + index)","destination_phone_number":"855-559-5599"}"#
-            let (status, reply) = try await HTTP.send("POST", "\(api)/telephony/call_events.json", token: world.telephonyToken, body: event)
+            let event =
+                #"{"event":"call_bridged","transaction_id":"K\#(index)","network_id":\#(world.network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-\#(1000 + index)","destination_phone_number":"855-559-5599"}"#
+            let (status, reply) = try await HTTP.send(
+                "POST", "\(api)/telephony/call_events.json", token: world.telephonyToken, body: event)
             #expect(status == 200 && reply["results"]?[0]?["status"]?.stringValue == "applied")
-            let update = #"{"call_in_progress":{"external_unique_id":"ext-\#(index)","custom_data":[{"name":"Stage","value":"s\#(index)"}]}}"#
+            let update =
+                #"{"call_in_progress":{"external_unique_id":"ext-\#(index)","custom_data":[{"name":"Stage","value":"s\#(index)"}]}}"#
             let (updateStatus, _) = try await HTTP.send(
-                "PUT", "\(api)/calls_in_progress.json?id=\(world.network)&organization_type=network&transaction_id=K\(index)",
+                "PUT",
+                "\(api)/calls_in_progress.json?id=\(world.network)&organization_type=network&transaction_id=K\(index)",
                 token: world.orgToken, body: update)
             if updateStatus == 200 { acknowledged["K\(index)"] = "s\(index)" }
         }
-        let ended = #"{"event":"call_ended","transaction_id":"K0","network_id":\#(world.network),"occurred_at":"2022-12-10T13:05:00Z"}"#
-        let (endStatus, _) = try await HTTP.send("POST", "\(api)/telephony/call_events.json", token: world.telephonyToken, body: ended)
+        let ended =
+            #"{"event":"call_ended","transaction_id":"K0","network_id":\#(world.network),"occurred_at":"2022-12-10T13:05:00Z"}"#
+        let (endStatus, _) = try await HTTP.send(
+            "POST", "\(api)/telephony/call_events.json", token: world.telephonyToken, body: ended)
         #expect(endStatus == 200)
         server.kill(SIGKILL)
         #expect(await server.waitForExit() != 0)
@@ -54,7 +64,8 @@ struct ProcessLifecycleTests {
         defer { restarted.kill(SIGKILL) }
         try await restarted.waitUntilUp()
         let (status, found) = try await HTTP.send(
-            "GET", "\(restarted.baseURL)/api/2022-08-01/calls_in_progress/current_calls.json?id=\(world.network)&organization_type=network",
+            "GET",
+            "\(restarted.baseURL)/api/2022-08-01/calls_in_progress/current_calls.json?id=\(world.network)&organization_type=network",
             token: world.orgToken)
         #expect(status == 200)
         let calls = found["current_calls"]?.arrayValue ?? []
@@ -84,7 +95,10 @@ struct ProcessLifecycleTests {
         try await server.waitUntilUp()
         let second = try CIPBinary.run(["serve", "--port", "0", "--database", world.database, "--log-level", "error"])
         #expect(second.status != 0)
-        #expect(second.err == "cip: another cip server is already serving \(world.database); several nodes need a shared PostgreSQL database\n")
+        #expect(
+            second.err
+                == "cip: another cip server is already serving \(world.database); several nodes need a shared PostgreSQL database\n"
+        )
         // The first server is unharmed, and admin commands still work beside it.
         #expect(try await HTTP.send("GET", "\(server.baseURL)/health").0 == 200)
         _ = try CIPBinary.admin(["network", "create", "--name", "Beside"], database: world.database)
@@ -95,7 +109,8 @@ struct ProcessLifecycleTests {
         let server = try ServerProcess(database: world.database)
         defer { server.kill(SIGKILL) }
         try await server.waitUntilUp()
-        let url = "\(server.baseURL)/api/2022-08-01/calls_in_progress/current_calls.json?id=\(world.network)&organization_type=network"
+        let url =
+            "\(server.baseURL)/api/2022-08-01/calls_in_progress/current_calls.json?id=\(world.network)&organization_type=network"
         #expect(try await HTTP.send("GET", url, token: world.orgToken).0 == 200)
         let revoked = try CIPBinary.admin(["token", "revoke", "--token", world.orgToken], database: world.database)
         #expect(revoked["revoked"]?.boolValue == true)
@@ -107,11 +122,22 @@ struct ProcessLifecycleTests {
         let database = try TemporaryFolder.make().appendingPathComponent("admin.sqlite").path
         let network = try CIPBinary.admin(["network", "create", "--name", "N", "--country", "gb"], database: database)
         #expect(network == .object(["id": .integer(1), "name": .string("N"), "country": .string("GB")]))
-        let advertiser = try CIPBinary.admin(["advertiser", "create", "--network", "1", "--name", "A", "--id-from-network", "X7"], database: database)
+        let advertiser = try CIPBinary.admin(
+            ["advertiser", "create", "--network", "1", "--name", "A", "--id-from-network", "X7"], database: database)
         #expect(advertiser["network_id"] == .integer(1) && advertiser["id_from_network"]?.stringValue == "X7")
-        let field = try CIPBinary.admin(["field", "create", "--network", "1", "--name", "Stage", "--type", "category", "--allowed-value", "New", "--allowed-value", "Won"], database: database)
-        #expect(field["data_type"]?.stringValue == "Category" && field["allowed_values"] == .array([.string("New"), .string("Won")]))
-        let token = try CIPBinary.admin(["token", "create", "--organization-type", "advertiser", "--id", "1", "--scope", "read", "--description", "crm"], database: database)
+        let field = try CIPBinary.admin(
+            [
+                "field", "create", "--network", "1", "--name", "Stage", "--type", "category", "--allowed-value", "New",
+                "--allowed-value", "Won",
+            ], database: database)
+        #expect(
+            field["data_type"]?.stringValue == "Category"
+                && field["allowed_values"] == .array([.string("New"), .string("Won")]))
+        let token = try CIPBinary.admin(
+            [
+                "token", "create", "--organization-type", "advertiser", "--id", "1", "--scope", "read", "--description",
+                "crm",
+            ], database: database)
         #expect(token["organization_type"]?.stringValue == "advertiser" && token["scope"]?.stringValue == "read")
         let telephony = try CIPBinary.admin(["token", "create", "--telephony"], database: database)
         #expect(telephony["kind"]?.stringValue == "telephony")

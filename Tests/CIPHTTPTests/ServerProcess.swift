@@ -1,6 +1,7 @@
 import CIPDomain
 import CIPTestSupport
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -37,7 +38,10 @@ enum CIPBinary {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 
     /// Runs an admin command that must succeed and returns its one JSON line.
@@ -64,7 +68,8 @@ final class ServerProcess: @unchecked Sendable {
     init(database: String, arguments: [String] = []) throws {
         port = try Self.freePort()
         process.executableURL = CIPBinary.url
-        process.arguments = ["serve", "--port", String(port), "--database", database, "--log-level", "warning"] + arguments
+        process.arguments =
+            ["serve", "--port", String(port), "--database", database, "--log-level", "warning"] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
@@ -97,7 +102,9 @@ final class ServerProcess: @unchecked Sendable {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw TestFailure("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -106,7 +113,9 @@ final class ServerProcess: @unchecked Sendable {
 
 /// A minimal HTTP client over URLSession for tests against real processes.
 enum HTTP {
-    static func send(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws
+    static func send(
+        _ method: String, _ url: String, token: String? = nil, body: String? = nil
+    ) async throws
         -> (Int, JSONValue)
     {
         let (status, json, _) = try await exchange(method, url, token: token, body: body)
@@ -114,7 +123,9 @@ enum HTTP {
     }
 
     /// Like `send`, with the response's headers.
-    static func exchange(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws
+    static func exchange(
+        _ method: String, _ url: String, token: String? = nil, body: String? = nil
+    ) async throws
         -> (Int, JSONValue, [String: String])
     {
         var request = URLRequest(url: URL(string: url)!)

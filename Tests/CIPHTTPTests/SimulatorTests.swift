@@ -15,7 +15,8 @@ struct SimulatorTests {
     func simulatedTrafficIsAcceptedAndStartsAtSteadyState(_ backend: StoreBackend) async throws {
         let store = try await backend.makeStore()
         let seed = try #require(try await DemoSeed.seedIfEmpty(store))
-        let app = Application(router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
+        let app = Application(
+            router: buildRouter(services: APIServices(store: store, settings: APISettings())), logger: quietTestLogger)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let settings = SimulationSettings(

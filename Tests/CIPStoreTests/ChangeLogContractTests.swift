@@ -17,9 +17,13 @@ struct ChangeLogContractTests {
             receivedAt: Self.received)
         // A repeat, an older event and a call_ended before its bridge change no call object: no record.
         _ = try await store.apply(
-            [world.bridged("T1", at: 1000, advertiser: world.advertiserA1), world.bridged("T1", at: 900), world.ended("EARLY", at: 1000)],
+            [
+                world.bridged("T1", at: 1000, advertiser: world.advertiserA1), world.bridged("T1", at: 900),
+                world.ended("EARLY", at: 1000),
+            ],
             receivedAt: Self.received)
-        let write = CustomDataWrite(name: "Stage", entry: CustomDataEntry(value: .string("Won"), source: publicAPISource))
+        let write = CustomDataWrite(
+            name: "Stage", entry: CustomDataEntry(value: .string("Won"), source: publicAPISource))
         let updated = try await store.updateCall(
             CallSelector(transactionID: "T1", externalUniqueID: nil), in: world.scope(.network, world.networkA.id),
             CallUpdate(externalUniqueID: "X1", customData: [write]))
@@ -31,7 +35,9 @@ struct ChangeLogContractTests {
         #expect(again.version == 2)
         _ = try await store.apply([world.ended("T1", at: 2000)], receivedAt: Self.received)
         _ = try await store.apply([world.bridged("B", at: 1000, network: world.networkB)], receivedAt: Self.received)
-        #expect(try await store.expireCalls(silentSince: Timestamp(milliseconds: 20_000), now: Timestamp(milliseconds: 30_000)) == 2)
+        #expect(
+            try await store.expireCalls(
+                silentSince: Timestamp(milliseconds: 20_000), now: Timestamp(milliseconds: 30_000)) == 2)
 
         let changes = try await store.allChanges(visibleTo: network, numberedThrough: 7)
         #expect(changes.map(\.kind) == [.bridged, .bridged, .updated, .ended, .ended])
@@ -47,7 +53,8 @@ struct ChangeLogContractTests {
         #expect(JSONValue.parse(text: changes[4].call)?["end_reason"]?.stringValue == "expired")
 
         // Visibility: an advertiser sees its own calls' changes; another network sees only its own.
-        let advertiser = try await store.allChanges(visibleTo: OrganizationRef(type: .advertiser, id: world.advertiserA1.id))
+        let advertiser = try await store.allChanges(
+            visibleTo: OrganizationRef(type: .advertiser, id: world.advertiserA1.id))
         #expect(advertiser.map(\.transactionID) == ["T1", "T1", "T1"])
         let other = try await store.allChanges(visibleTo: OrganizationRef(type: .network, id: world.networkB.id))
         #expect(other.map(\.kind) == [.bridged, .ended])
@@ -61,16 +68,20 @@ struct ChangeLogContractTests {
         let world = try await Fixture.make(on: backend)
         let store = world.store
         let scope = world.scope(.network, world.networkA.id)
-        _ = try await store.apply((0..<5).map { world.bridged("S\($0)", at: 1000 + Int64($0)) }, receivedAt: Self.received)
+        _ = try await store.apply(
+            (0..<5).map { world.bridged("S\($0)", at: 1000 + Int64($0)) }, receivedAt: Self.received)
         _ = try await store.allChanges(visibleTo: scope.organization.ref, numberedThrough: 5)
         let snapshot = try await store.snapshot(scope)
         #expect(snapshot.sequence == 5)
         #expect(snapshot.calls.count == 5)
 
-        _ = try await store.apply([world.ended("S0", at: 3000), world.bridged("S9", at: 3000)], receivedAt: Self.received)
+        _ = try await store.apply(
+            [world.ended("S0", at: 3000), world.bridged("S9", at: 3000)], receivedAt: Self.received)
         _ = try await store.updateCall(
-            CallSelector(transactionID: "S1", externalUniqueID: nil), in: scope, CallUpdate(externalUniqueID: "E1", customData: []))
-        let later = try await store.allChanges(after: snapshot.sequence, visibleTo: scope.organization.ref, numberedThrough: 8)
+            CallSelector(transactionID: "S1", externalUniqueID: nil), in: scope,
+            CallUpdate(externalUniqueID: "E1", customData: []))
+        let later = try await store.allChanges(
+            after: snapshot.sequence, visibleTo: scope.organization.ref, numberedThrough: 8)
 
         var calls: [String: String] = [:]
         for object in snapshot.calls {
@@ -78,14 +89,19 @@ struct ChangeLogContractTests {
             calls[JSONValue.parse(text: text)!["transaction_id"]!.stringValue!] = text
         }
         for change in later {
-            if change.kind == .ended { calls[change.transactionID] = nil } else { calls[change.transactionID] = change.call }
+            if change.kind == .ended {
+                calls[change.transactionID] = nil
+            } else {
+                calls[change.transactionID] = change.call
+            }
         }
         let now = try await store.currentCallObjects(
             CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil))
-        let expected = Dictionary(uniqueKeysWithValues: now.map { object in
-            let text = String(decoding: object.bytes, as: UTF8.self)
-            return (JSONValue.parse(text: text)!["transaction_id"]!.stringValue!, text)
-        })
+        let expected = Dictionary(
+            uniqueKeysWithValues: now.map { object in
+                let text = String(decoding: object.bytes, as: UTF8.self)
+                return (JSONValue.parse(text: text)!["transaction_id"]!.stringValue!, text)
+            })
         #expect(calls == expected)
         #expect(try await store.snapshot(scope).calls == now)
     }

@@ -43,7 +43,9 @@ struct DemoSeedTests {
         for token in [seed.networkToken, seed.advertiserToken, seed.readOnlyToken, seed.telephonyToken] {
             #expect(text.contains(token))
         }
-        for path in ["current_calls.json", "calls_in_progress.json", "call_events.json", "/health", "/ready", "/metrics"] {
+        for path in [
+            "current_calls.json", "calls_in_progress.json", "call_events.json", "/health", "/ready", "/metrics",
+        ] {
             #expect(text.contains(path))
         }
     }

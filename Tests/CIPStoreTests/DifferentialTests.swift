@@ -53,7 +53,8 @@ struct DifferentialTests {
     static func postgres() async throws -> Subject {
         let url = try await StoreBackend.freshPostgresDatabase()
         func open() async throws -> PostgresCallStore {
-            let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let database = try PostgresDatabase(
+                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
             Task { await database.run() }
             let store = PostgresCallStore(database: database)
             try await store.migrate()
@@ -64,7 +65,8 @@ struct DifferentialTests {
             settle: { store in try await (store as! PostgresCallStore).sequencer.stampRound() })
     }
 
-    @Test(.enabled(if: StoreBackend.postgresURL != nil, "needs CIP_TEST_POSTGRES_URL"), arguments: [1, 2, 3] as [UInt64])
+    @Test(
+        .enabled(if: StoreBackend.postgresURL != nil, "needs CIP_TEST_POSTGRES_URL"), arguments: [1, 2, 3] as [UInt64])
     func randomSequencesGiveTheSameAnswersAndChangeLogs(_ seed: UInt64) async throws {
         let subjects = [try await Self.sqlite(), try await Self.postgres()]
         var worlds: [Fixture] = []
@@ -141,9 +143,10 @@ struct DifferentialTests {
                 case .update(let selector, let scope, let update):
                     answers.append(await record { try await store.updateCall(selector, in: scope, update) })
                 case .expire:
-                    answers.append(await record {
-                        try await store.expireCalls(silentSince: Timestamp(milliseconds: clock - 20_000), now: now)
-                    })
+                    answers.append(
+                        await record {
+                            try await store.expireCalls(silentSince: Timestamp(milliseconds: clock - 20_000), now: now)
+                        })
                 case .restart:
                     subject.store = try await subject.restart(store)
                     answers.append(.restarted)
@@ -159,7 +162,9 @@ struct DifferentialTests {
             #expect(lists[0] == lists[1])
             let logs = try await subjects.asyncMap { try await $0.store.allChanges(visibleTo: scope.organization.ref) }
             #expect(logs[0] == logs[1])
-            #expect(!logs[0].isEmpty || scope.organization.ref.type == .network && scope.organization.ref.id == world.networkB.id)
+            #expect(
+                !logs[0].isEmpty
+                    || scope.organization.ref.type == .network && scope.organization.ref.id == world.networkB.id)
             let snapshots = try await subjects.asyncMap { try await $0.store.snapshot(scope) }
             #expect(snapshots[0] == snapshots[1])
         }

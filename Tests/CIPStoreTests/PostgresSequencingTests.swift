@@ -67,7 +67,8 @@ struct PostgresSequencingTests {
         // Committed, not numbered: an end, an update, a new call.
         _ = try await store.apply([world.ended("S1", at: 2000), world.bridged("S3", at: 2000)], receivedAt: received)
         _ = try await store.updateCall(
-            CallSelector(transactionID: "S2", externalUniqueID: nil), in: scope, CallUpdate(externalUniqueID: "E2", customData: []))
+            CallSelector(transactionID: "S2", externalUniqueID: nil), in: scope,
+            CallUpdate(externalUniqueID: "E2", customData: []))
         let snapshot = try await store.snapshot(scope)
         #expect(snapshot.sequence == 2)
         #expect(snapshot.calls == before)
@@ -87,7 +88,8 @@ struct PostgresSequencingTests {
     private func changeIDs(_ connection: PostgresConnection, after id: Int64) async throws -> [Int64] {
         var ids: [Int64] = []
         let rows = try await connection.query(
-            "SELECT change_id FROM call_changes WHERE change_id > \(id) ORDER BY change_id", logger: Logger(label: "test"))
+            "SELECT change_id FROM call_changes WHERE change_id > \(id) ORDER BY change_id",
+            logger: Logger(label: "test"))
         for try await changeID in rows.decode(Int64.self) { ids.append(changeID) }
         return ids
     }

@@ -18,68 +18,120 @@ struct SQLiteLiveCallsTests {
         do {
             let world = try await Fixture.make(in: store)
             // Some calls exist before the memory is loaded, the rest arrive after.
-            _ = try await store.apply((0..<20).map { world.bridged("EARLY\($0)", at: 1000 + Int64($0)) }, receivedAt: Timestamp(milliseconds: 1))
+            _ = try await store.apply(
+                (0..<20).map { world.bridged("EARLY\($0)", at: 1000 + Int64($0)) },
+                receivedAt: Timestamp(milliseconds: 1))
             #expect(try await store.liveCallCount() == 20)
 
             let advertisers = [world.advertiserA1, world.advertiserA2]
             var events: [CallEvent] = []
             for index in 0..<200 {
                 // Few distinct numbers, so several calls share a phone pair; equal times test the tie order.
-                events.append(world.bridged(
-                    "T\(index)", at: 2000 + Int64(index % 7), advertiser: index % 5 == 0 ? nil : advertisers[index % 2],
-                    calling: "+1530555000\(index % 4)", destination: "+1855555000\(index % 3)"))
+                events.append(
+                    world.bridged(
+                        "T\(index)", at: 2000 + Int64(index % 7),
+                        advertiser: index % 5 == 0 ? nil : advertisers[index % 2],
+                        calling: "+1530555000\(index % 4)", destination: "+1855555000\(index % 3)"))
             }
-            events += (0..<30).map { world.bridged("B\($0)", at: 2000, advertiser: world.advertiserB1, network: world.networkB) }
+            events += (0..<30).map {
+                world.bridged("B\($0)", at: 2000, advertiser: world.advertiserB1, network: world.networkB)
+            }
             _ = try await store.apply(events, receivedAt: Timestamp(milliseconds: 5_000))
 
             let scopeA = world.scope(.network, world.networkA.id)
             for index in stride(from: 0, to: 200, by: 3) {
-                let write = CustomDataWrite(name: "f\(index % 60)", entry: CustomDataEntry(value: .string("v\(index)"), source: publicAPISource))
+                let write = CustomDataWrite(
+                    name: "f\(index % 60)", entry: CustomDataEntry(value: .string("v\(index)"), source: publicAPISource)
+                )
                 _ = try await store.updateCall(
                     CallSelector(transactionID: "T\(index)", externalUniqueID: nil), in: scopeA,
                     CallUpdate(externalUniqueID: "E\(index)", customData: [write]))
             }
             // A replaced external id frees the old one; a taken one changes nothing.
-            _ = try await store.updateCall(CallSelector(transactionID: nil, externalUniqueID: "E0"), in: scopeA, CallUpdate(externalUniqueID: "E0-new", customData: []))
+            _ = try await store.updateCall(
+                CallSelector(transactionID: nil, externalUniqueID: "E0"), in: scopeA,
+                CallUpdate(externalUniqueID: "E0-new", customData: []))
             await #expect(throws: DomainError.externalIDTaken) {
-                _ = try await store.updateCall(CallSelector(transactionID: "T1", externalUniqueID: nil), in: scopeA, CallUpdate(externalUniqueID: "E3", customData: []))
+                _ = try await store.updateCall(
+                    CallSelector(transactionID: "T1", externalUniqueID: nil), in: scopeA,
+                    CallUpdate(externalUniqueID: "E3", customData: []))
             }
             // Ends, a late bridge that must not revive, a status change, and expiry of the silent early calls.
-            _ = try await store.apply((0..<200).filter { $0 % 4 == 1 }.map { world.ended("T\($0)", at: 9_000) }, receivedAt: Timestamp(milliseconds: 9_000))
+            _ = try await store.apply(
+                (0..<200).filter { $0 % 4 == 1 }.map { world.ended("T\($0)", at: 9_000) },
+                receivedAt: Timestamp(milliseconds: 9_000))
             _ = try await store.apply([world.bridged("T1", at: 9_500)], receivedAt: Timestamp(milliseconds: 9_500))
-            #expect(try await store.expireCalls(silentSince: Timestamp(milliseconds: 2_000), now: Timestamp(milliseconds: 10_000)) == 20)
+            #expect(
+                try await store.expireCalls(
+                    silentSince: Timestamp(milliseconds: 2_000), now: Timestamp(milliseconds: 10_000)) == 20)
             // One batch changing calls more than once: only their last state counts.
             _ = try await store.apply(
-                [world.bridged("M", at: 3_000), world.ended("M", at: 3_100), world.bridged("N", at: 3_000), world.bridged("N", at: 3_050)],
+                [
+                    world.bridged("M", at: 3_000), world.ended("M", at: 3_100), world.bridged("N", at: 3_000),
+                    world.bridged("N", at: 3_050),
+                ],
                 receivedAt: Timestamp(milliseconds: 10_000))
 
-            for ref in [OrganizationRef(type: .network, id: world.networkA.id), OrganizationRef(type: .network, id: world.networkB.id)]
+            for ref in [
+                OrganizationRef(type: .network, id: world.networkA.id),
+                OrganizationRef(type: .network, id: world.networkB.id),
+            ]
                 + advertisers.map({ OrganizationRef(type: .advertiser, id: $0.id) })
             {
                 let scope = world.scope(ref.type, ref.id)
-                queries.append(("all of \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil)))
+                queries.append(
+                    (
+                        "all of \(ref)",
+                        CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil)
+                    ))
                 for calling in 0..<4 {
                     for destination in 0..<3 {
                         let pair = PhonePair(calling: "+1530555000\(calling)", destination: "+1855555000\(destination)")
-                        queries.append(("\(pair) in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: pair)))
+                        queries.append(
+                            (
+                                "\(pair) in \(ref)",
+                                CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: pair)
+                            ))
                     }
                 }
                 for index in 0..<200 {
-                    queries.append(("T\(index) in \(ref)", CallQuery(scope: scope, transactionID: "T\(index)", externalUniqueID: nil, phonePair: nil)))
-                    queries.append(("E\(index) in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E\(index)", phonePair: nil)))
+                    queries.append(
+                        (
+                            "T\(index) in \(ref)",
+                            CallQuery(scope: scope, transactionID: "T\(index)", externalUniqueID: nil, phonePair: nil)
+                        ))
+                    queries.append(
+                        (
+                            "E\(index) in \(ref)",
+                            CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E\(index)", phonePair: nil)
+                        ))
                 }
-                queries.append(("E0-new in \(ref)", CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E0-new", phonePair: nil)))
+                queries.append(
+                    (
+                        "E0-new in \(ref)",
+                        CallQuery(scope: scope, transactionID: nil, externalUniqueID: "E0-new", phonePair: nil)
+                    ))
                 for id in ["M", "N"] {
-                    queries.append(("\(id) in \(ref)", CallQuery(scope: scope, transactionID: id, externalUniqueID: nil, phonePair: nil)))
+                    queries.append(
+                        (
+                            "\(id) in \(ref)",
+                            CallQuery(scope: scope, transactionID: id, externalUniqueID: nil, phonePair: nil)
+                        ))
                 }
             }
             for (name, query) in queries { served[name] = try await store.currentCalls(query) }
             #expect(served["all of \(OrganizationRef(type: .network, id: world.networkA.id))"]?.count == 151)
             #expect(served["M in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
-            #expect(served["N in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transferStart) == [Timestamp(milliseconds: 3_050)])
+            #expect(
+                served["N in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transferStart) == [
+                    Timestamp(milliseconds: 3_050)
+                ])
             #expect(served["T1 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
             #expect(served["E0 in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
-            #expect(served["E0-new in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transactionID) == ["T0"])
+            #expect(
+                served["E0-new in \(OrganizationRef(type: .network, id: world.networkA.id))"]?.map(\.transactionID) == [
+                    "T0"
+                ])
         }
         // The first store is closed; a new one reads the same file afresh.
         try store.close()

@@ -36,15 +36,20 @@ public struct Fixture: Sendable {
         let a1 = try await store.createAdvertiser(networkID: networkA.id, name: "A1", idFromNetwork: "ext-a1")
         let a2 = try await store.createAdvertiser(networkID: networkA.id, name: "A2", idFromNetwork: nil)
         let b1 = try await store.createAdvertiser(networkID: networkB.id, name: "B1", idFromNetwork: nil)
-        _ = try await store.createField(networkID: networkA.id, name: "Call Disposition", dataType: .shortText, allowedValues: [])
+        _ = try await store.createField(
+            networkID: networkA.id, name: "Call Disposition", dataType: .shortText, allowedValues: [])
         _ = try await store.createField(networkID: networkA.id, name: "Qualified", dataType: .signal, allowedValues: [])
-        _ = try await store.createField(networkID: networkA.id, name: "Stage", dataType: .category, allowedValues: ["New", "Won"])
+        _ = try await store.createField(
+            networkID: networkA.id, name: "Stage", dataType: .category, allowedValues: ["New", "Won"])
         _ = try await store.createField(networkID: networkA.id, name: "Notes", dataType: .longText, allowedValues: [])
-        _ = try await store.createField(networkID: networkA.id, name: "utm_source", dataType: .shortText, allowedValues: [])
+        _ = try await store.createField(
+            networkID: networkA.id, name: "utm_source", dataType: .shortText, allowedValues: [])
         for index in 0..<60 {
-            _ = try await store.createField(networkID: networkA.id, name: "f\(index)", dataType: .shortText, allowedValues: [])
+            _ = try await store.createField(
+                networkID: networkA.id, name: "f\(index)", dataType: .shortText, allowedValues: [])
         }
-        _ = try await store.createField(networkID: networkB.id, name: "Call Disposition", dataType: .shortText, allowedValues: [])
+        _ = try await store.createField(
+            networkID: networkB.id, name: "Call Disposition", dataType: .shortText, allowedValues: [])
 
         func token(_ kind: TokenKind, _ owner: OrganizationRef?, _ scope: TokenScope = .write) async throws -> String {
             let text = TokenGenerator.newToken()
@@ -92,7 +97,8 @@ public struct Fixture: Sendable {
     }
 
     public func scope(_ type: OrganizationType, _ id: Int64) -> CallScope {
-        let networkID = type == .network ? id : [advertiserA1, advertiserA2, advertiserB1].first { $0.id == id }!.networkID
+        let networkID =
+            type == .network ? id : [advertiserA1, advertiserA2, advertiserB1].first { $0.id == id }!.networkID
         return CallScope(ResolvedOrganization(ref: OrganizationRef(type: type, id: id), networkID: networkID))
     }
 }

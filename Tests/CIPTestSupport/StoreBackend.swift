@@ -29,7 +29,8 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
             let url = try await Self.freshPostgresDatabase()
             // Many tests share two cores and one server: waiting for a connection may take a while,
             // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
-            let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let database = try PostgresDatabase(
+                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
             let store = PostgresCallStore(database: database)
             Task { await database.run() }
             Task { try await store.sequencer.run() }
@@ -61,9 +62,11 @@ final class PostgresAdmin: Sendable {
             return
         }
         let configuration = PostgresClient.Configuration(
-            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432,
+            username: components.user ?? "postgres",
             password: components.password, database: "postgres", tls: .disable)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.postgres.admin"))
+        let client = PostgresClient(
+            configuration: configuration, backgroundLogger: Logger(label: "test.postgres.admin"))
         Task { await client.run() }
         self.client = client
     }

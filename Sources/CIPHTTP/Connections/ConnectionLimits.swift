@@ -17,7 +17,8 @@ public struct ConnectionLimits: Sendable {
     public var maxBodyBytes: Int
 
     public init(
-        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(75),
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(75),
         lingerTimeout: Duration = .seconds(2), maxConnections: Int = 10_000, maxBodyBytes: Int = 1 << 20
     ) {
         self.headerTimeout = headerTimeout

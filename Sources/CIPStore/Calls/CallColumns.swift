@@ -46,11 +46,15 @@ enum CallColumns {
         let stateText = try row.requiredText("state")
         guard let state = CallState(rawValue: stateText) else { throw StoredRowError.invalid("state", stateText) }
         let statusText = try row.requiredText("call_status")
-        guard let status = CallStatus(rawValue: statusText) else { throw StoredRowError.invalid("call_status", statusText) }
+        guard let status = CallStatus(rawValue: statusText) else {
+            throw StoredRowError.invalid("call_status", statusText)
+        }
         var ending: CallEnding?
         if state != .live {
             let reasonText = try row.requiredText("end_reason")
-            guard let reason = EndReason(rawValue: reasonText) else { throw StoredRowError.invalid("end_reason", reasonText) }
+            guard let reason = EndReason(rawValue: reasonText) else {
+                throw StoredRowError.invalid("end_reason", reasonText)
+            }
             ending = CallEnding(at: Timestamp(milliseconds: try row.requiredInteger("ended_at")), reason: reason)
         }
         return CallRecord(

@@ -11,11 +11,14 @@ enum CallSQL {
     static func expiring(_ dialect: SQLDialect, cutoff: Timestamp) -> (sql: String, values: [StoredValue]) {
         var conditions = SQLConditions(dialect, isLive)
         conditions.and("last_received_at", .integer(cutoff.milliseconds), comparison: "<")
-        return ("SELECT \(CallColumns.names) FROM calls WHERE \(conditions.sql) ORDER BY transaction_id", conditions.values)
+        return (
+            "SELECT \(CallColumns.names) FROM calls WHERE \(conditions.sql) ORDER BY transaction_id", conditions.values
+        )
     }
 
     /// Up to `limit` ended calls received before a cutoff (SPEC 5's retention), by transaction id.
-    static func purgeable(_ dialect: SQLDialect, cutoff: Timestamp, limit: Int) -> (sql: String, values: [StoredValue]) {
+    static func purgeable(_ dialect: SQLDialect, cutoff: Timestamp, limit: Int) -> (sql: String, values: [StoredValue])
+    {
         var conditions = SQLConditions(dialect, hasEnded)
         conditions.and("last_received_at", .integer(cutoff.milliseconds), comparison: "<")
         let limitPlaceholder = conditions.bind(.integer(Int64(limit)))
@@ -23,7 +26,8 @@ enum CallSQL {
     }
 
     /// The completed calls SPEC 6's export selects, oldest end first.
-    static func completed(_ dialect: SQLDialect, _ filter: CompletedCallFilter) -> (sql: String, values: [StoredValue]) {
+    static func completed(_ dialect: SQLDialect, _ filter: CompletedCallFilter) -> (sql: String, values: [StoredValue])
+    {
         var conditions = SQLConditions(dialect, isCompleted)
         if let networkID = filter.networkID { conditions.and("network_id", .integer(networkID)) }
         if let advertiserID = filter.advertiserID { conditions.and("advertiser_id", .integer(advertiserID)) }
@@ -44,7 +48,9 @@ enum CallSQL {
         case .advertiser: conditions.and("advertiser_id", .integer(organization.id))
         }
         if let transactionID = query.transactionID { conditions.and("transaction_id", .text(transactionID)) }
-        if let externalUniqueID = query.externalUniqueID { conditions.and("external_unique_id", .text(externalUniqueID)) }
+        if let externalUniqueID = query.externalUniqueID {
+            conditions.and("external_unique_id", .text(externalUniqueID))
+        }
         if let pair = query.phonePair {
             conditions.and("calling_phone_number", .text(pair.calling))
             conditions.and("destination_phone_number", .text(pair.destination))
@@ -56,7 +62,9 @@ enum CallSQL {
     }
 
     /// The live call a PUT names; the caller still checks the scope.
-    static func selected(_ dialect: SQLDialect, _ selector: CallSelector, in scope: CallScope) -> (sql: String, values: [StoredValue]) {
+    static func selected(
+        _ dialect: SQLDialect, _ selector: CallSelector, in scope: CallScope
+    ) -> (sql: String, values: [StoredValue]) {
         var conditions = SQLConditions(dialect, isLive)
         if let transactionID = selector.transactionID { conditions.and("transaction_id", .text(transactionID)) }
         if let externalUniqueID = selector.externalUniqueID {

@@ -85,7 +85,8 @@ struct ChangeRow: Sendable {
             throw StoredRowError.invalid("changed", changedText)
         }
         return LoggedChange(
-            sequence: try row.requiredInteger("sequence"), kind: kind, transactionID: try row.requiredText("transaction_id"),
+            sequence: try row.requiredInteger("sequence"), kind: kind,
+            transactionID: try row.requiredText("transaction_id"),
             networkID: try row.requiredInteger("network_id"), advertiserID: try row.integer("advertiser_id"),
             changed: changed, call: try row.requiredText("call"))
     }
@@ -113,7 +114,8 @@ struct ChangeRow: Sendable {
 extension ChangeRow {
     /// Deletes up to `purgeBatchSize` changes committed before `cutoff`, oldest first, returning their
     /// sequence numbers.
-    static func purge(_ dialect: SQLDialect, committedBefore cutoff: Timestamp) -> (sql: String, values: [StoredValue]) {
+    static func purge(_ dialect: SQLDialect, committedBefore cutoff: Timestamp) -> (sql: String, values: [StoredValue])
+    {
         var conditions = SQLConditions(dialect, "sequence IS NOT NULL")
         conditions.and("committed_at", .integer(cutoff.milliseconds), comparison: "<")
         let limit = conditions.bind(.integer(Int64(purgeBatchSize)))

@@ -150,7 +150,9 @@ struct PostgresCallRows {
     }
 
     func bounds() async throws -> ChangeLogBounds {
-        guard let row = try await connection.rows("SELECT purged_through, last_sequence FROM change_log", [], logger).first
+        guard
+            let row = try await connection.rows("SELECT purged_through, last_sequence FROM change_log", [], logger)
+                .first
         else { return ChangeLogBounds(purgedThrough: 0, latest: 0) }
         return ChangeLogBounds(
             purgedThrough: try row.requiredInteger("purged_through"), latest: try row.requiredInteger("last_sequence"))

@@ -37,17 +37,19 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         let ids = Set(transactionIDs).sorted()
         return try await CallerError.unwrapping {
             try await commit { rows in
-            try await rows.lock(ids)
-            let stored = try await rows.calls(ids)
-            let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
-            let (outcomes, write) = CallWrite.fold(
-                events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
-            return ((parsed, outcomes), write, receivedAt)
-        }
+                try await rows.lock(ids)
+                let stored = try await rows.calls(ids)
+                let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
+                let (outcomes, write) = CallWrite.fold(
+                    events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
+                return ((parsed, outcomes), write, receivedAt)
+            }
         }
     }
 
-    public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
+    public func updateCall(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws
         -> CallRecord
     {
         let (sql, values) = CallSQL.selected(.postgres, selector, in: scope)

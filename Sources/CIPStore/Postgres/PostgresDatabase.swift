@@ -30,7 +30,9 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
         self.deadline = deadline
         self.statementDeadline = statementDeadline
         self.breaker = CircuitBreaker { [logger] in
-            let answered = try? await client.withWatchedConnection(leaseDeadline: .seconds(1), statementDeadline: .seconds(1)) {
+            let answered = try? await client.withWatchedConnection(
+                leaseDeadline: .seconds(1), statementDeadline: .seconds(1)
+            ) {
                 connection, _ in try await connection.query("SELECT 1", logger: logger).collect().count
             }
             return answered != nil
@@ -69,7 +71,9 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
     }
 
     public func ping() async throws {
-        _ = try await guarded { connection, _ in try await connection.query("SELECT 1", logger: self.logger).collect().count }
+        _ = try await guarded { connection, _ in
+            try await connection.query("SELECT 1", logger: self.logger).collect().count
+        }
     }
 
     public func call(transactionID: String) async throws -> CallRecord? {
@@ -93,7 +97,9 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
         }
     }
 
-    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+    public func changes(
+        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+    ) async throws
         -> [LoggedChange]
     {
         let (sql, values) = ChangeRow.after(.postgres, sequence, visibleTo: organization, limit: limit)

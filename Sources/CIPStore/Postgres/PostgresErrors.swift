@@ -15,7 +15,9 @@ enum PostgresErrors {
         case let error as PSQLError:
             guard error.code == .server, let state = error.sqlState else { return DomainError.unavailable }
             // Class 08 (connection exception), 57P01–57P03 (shutting down, cannot connect now), 53 (resources).
-            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") { return DomainError.unavailable }
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+                return DomainError.unavailable
+            }
             return StoreFailure(error)
         case is StoredRowError, is PostgresDecodingError:
             return StoreFailure(error)

@@ -1,5 +1,5 @@
-import PostgresNIO
 import Logging
+import PostgresNIO
 
 extension PostgresRandomAccessRow: StoredRow {
     func integer(_ column: String) throws -> Int64? {

@@ -49,7 +49,8 @@ struct PostgresSnapshot {
         }
         // SPEC 2.2's order: most recently transferred first, ties by transaction id.
         listed.sort {
-            $0.transferStart != $1.transferStart ? $0.transferStart > $1.transferStart : $0.transactionID < $1.transactionID
+            $0.transferStart != $1.transferStart
+                ? $0.transferStart > $1.transferStart : $0.transactionID < $1.transactionID
         }
         return ChangeSnapshot(sequence: sequence, calls: listed.map(\.object))
     }

@@ -58,13 +58,17 @@ func withStallWatch<T: Sendable>(
         try await withCheckedThrowingContinuation { continuation in
             outcome.set(continuation)
             let work = Task {
-                do { outcome.resume(with: .success(try await operation())) } catch { outcome.resume(with: .failure(error)) }
+                do { outcome.resume(with: .success(try await operation())) } catch {
+                    outcome.resume(with: .failure(error))
+                }
             }
             let period = min(Duration.milliseconds(100), min(leaseDeadline, statementDeadline) / 4)
             Task {
                 while !outcome.isResumed {
                     try? await Task.sleep(for: period)
-                    guard let stall = progress.stall(now: .now, leaseDeadline: leaseDeadline, statementDeadline: statementDeadline)
+                    guard
+                        let stall = progress.stall(
+                            now: .now, leaseDeadline: leaseDeadline, statementDeadline: statementDeadline)
                     else { continue }
                     if outcome.resume(with: .failure(StalledOperation())) {
                         work.cancel()
@@ -88,7 +92,9 @@ extension PostgresClient {
         _ body: @escaping @Sendable (PostgresConnection, OperationProgress) async throws -> T
     ) async throws -> T {
         let progress = OperationProgress()
-        return try await withStallWatch(progress: progress, leaseDeadline: leaseDeadline, statementDeadline: statementDeadline) {
+        return try await withStallWatch(
+            progress: progress, leaseDeadline: leaseDeadline, statementDeadline: statementDeadline
+        ) {
             try await self.withConnection { connection in
                 progress.leased(connection)
                 return try await body(connection, progress)
@@ -144,7 +150,8 @@ private final class ResumeOnce<T: Sendable>: Sendable {
     }
 
     func cancel() {
-        let (continuation, cancelWork) = state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+        let (continuation, cancelWork) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
             guard !state.resumed else { return (nil, nil) }
             state.resumed = true
             defer { state.continuation = nil }

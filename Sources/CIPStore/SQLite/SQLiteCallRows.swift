@@ -63,7 +63,9 @@ struct SQLiteCallRows {
         let remember = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO call_events (transaction_id, event, occurred_at) VALUES (?, ?, ?)")
         for identity in write.remembered {
-            try remember.execute(arguments: [identity.transactionID, identity.kind.rawValue, identity.occurredAt.milliseconds])
+            try remember.execute(arguments: [
+                identity.transactionID, identity.kind.rawValue, identity.occurredAt.milliseconds,
+            ])
         }
         return try appendChanges(write.changes, committedAt: committedAt)
     }
@@ -71,9 +73,11 @@ struct SQLiteCallRows {
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it
     /// numbers, so sequence order is commit order.
     private func appendChanges(_ changes: [CallChange], committedAt: Timestamp) throws -> Int64 {
-        let last = try Int64.fetchOne(
-            db.cachedStatement(sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
-            arguments: [changes.count]) ?? 0
+        let last =
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
+                arguments: [changes.count]) ?? 0
         let insert = try db.cachedStatement(
             sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         var sequence = last - Int64(changes.count)
@@ -93,7 +97,8 @@ struct SQLiteCallRows {
         let (doomed, values) = CallSQL.purgeable(.sqlite, cutoff: cutoff, limit: purgeBatchSize)
         try db.execute(
             sql: "DELETE FROM call_events WHERE transaction_id IN (\(doomed))", arguments: StatementArguments(values))
-        try db.execute(sql: "DELETE FROM calls WHERE transaction_id IN (\(doomed))", arguments: StatementArguments(values))
+        try db.execute(
+            sql: "DELETE FROM calls WHERE transaction_id IN (\(doomed))", arguments: StatementArguments(values))
         return db.changesCount
     }
 

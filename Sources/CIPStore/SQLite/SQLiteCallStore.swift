@@ -51,16 +51,18 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         let ids = Set(transactionIDs).sorted()
         return try await CallerError.unwrapping {
             try await commit { rows in
-            let stored = try rows.calls(ids)
-            let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
-            let (outcomes, write) = CallWrite.fold(
-                events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt)
-            return ((parsed, outcomes), write, receivedAt)
-        }
+                let stored = try rows.calls(ids)
+                let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
+                let (outcomes, write) = CallWrite.fold(
+                    events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt)
+                return ((parsed, outcomes), write, receivedAt)
+            }
         }
     }
 
-    public func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws
+    public func updateCall(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws
         -> CallRecord
     {
         let live = self.live
@@ -81,11 +83,15 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int {
-        try await inBatches { try await self.database.write { db in try SQLiteCallRows(db: db).deleteEndedCalls(receivedBefore: cutoff) } }
+        try await inBatches {
+            try await self.database.write { db in try SQLiteCallRows(db: db).deleteEndedCalls(receivedBefore: cutoff) }
+        }
     }
 
     public func purgeChanges(committedBefore cutoff: Timestamp) async throws -> Int {
-        try await inBatches { try await self.database.write { db in try SQLiteCallRows(db: db).deleteChanges(committedBefore: cutoff) } }
+        try await inBatches {
+            try await self.database.write { db in try SQLiteCallRows(db: db).deleteChanges(committedBefore: cutoff) }
+        }
     }
 
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
@@ -94,8 +100,9 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
         try await database.write { db in
-            let lastRun = try Int64.fetchOne(
-                db, sql: "SELECT last_run_at FROM maintenance_rounds WHERE job = ?", arguments: [job]) ?? 0
+            let lastRun =
+                try Int64.fetchOne(
+                    db, sql: "SELECT last_run_at FROM maintenance_rounds WHERE job = ?", arguments: [job]) ?? 0
             guard now.milliseconds - lastRun >= interval.wholeMilliseconds else { return false }
             try db.execute(
                 sql: """

@@ -9,8 +9,11 @@ extension SQLiteDatabase: TokenStore {
         try await write { db in
             if let organization {
                 let table = organization.type == .network ? "networks" : "advertisers"
-                let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [organization.id])
-                guard exists == true else { throw CatalogError.unknown("\(organization.type.rawValue) \(organization.id)") }
+                let exists = try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM \(table) WHERE id = ?", arguments: [organization.id])
+                guard exists == true else {
+                    throw CatalogError.unknown("\(organization.type.rawValue) \(organization.id)")
+                }
             }
             try db.execute(
                 sql: """

@@ -73,7 +73,9 @@ public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
         }
     }
 
-    public func changes(after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int) async throws
+    public func changes(
+        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+    ) async throws
         -> [LoggedChange]
     {
         let (sql, values) = ChangeRow.after(.sqlite, sequence, visibleTo: organization, limit: limit)
