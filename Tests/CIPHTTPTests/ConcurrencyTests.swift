@@ -55,4 +55,38 @@ struct ConcurrencyTests {
             #expect(holders.count == 1)
         }
     }
+
+    /// A feed event and a PUT on one call at the same time both land: every write of a call takes the
+    /// same lock (on PostgreSQL the feed once wrote back a call it had read before a PUT committed).
+    @Test(arguments: StoreBackend.available) func feedEventsAndUpdatesOfOneCallAllLand(
+        _ backend: StoreBackend
+    ) async throws {
+        try await withAPI(backend: backend, setup: .live) { (api: APITester) async throws in
+            try await api.bridge("T1")
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<30 {
+                    group.addTask {
+                        if index % 2 == 0 {
+                            return try await api.update(
+                                api.networkA + "&transaction_id=T1",
+                                #"{"call_in_progress":{"custom_data":[{"name":"f\#(index)","value":"put\#(index)"}]}}"#,
+                                token: api.world.tokens.networkA
+                            ).status
+                        }
+                        let second = String(format: "%02d", index)
+                        return try await api.events(
+                            #"{"event":"call_updated","transaction_id":"T1","network_id":\#(api.world.networkA.id),"occurred_at":"2022-12-10T13:50:\#(second).000Z","custom_data":[{"name":"f\#(index)","value":"event\#(index)"}]}"#
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 200 })
+            let call = try #require(try await api.find(api.networkA, token: api.world.tokens.networkA).calls.first)
+            let data = try #require(call["custom_data"]?.objectValue)
+            // Events that arrive after a newer one are ignored (SPEC 4): only the PUTs must all land.
+            #expect((0..<30).filter { $0 % 2 == 0 }.allSatisfy { data["f\($0)"]?["value"]?.stringValue == "put\($0)" })
+            #expect(call["version"] == .integer(Int64(1 + data.count)))
+        }
+    }
 }

@@ -50,36 +50,16 @@ struct PostgresCallRows {
         return seen
     }
 
-    /// Writes `write`: a handful of statements, whatever its size. A second live call of a network
-    /// with the same external id is `DomainError.externalIDTaken`.
+    /// Writes `write` in one statement, whatever its size: the calls' upsert, the events to remember and
+    /// the change records (unnumbered: `ChangeSequencer` numbers them once committed), each an array
+    /// per column unnested into rows. A second live call of a network with the same external id is
+    /// `DomainError.externalIDTaken`.
     func apply(_ write: CallWrite, committedAt: Timestamp) async throws {
-        do {
-            try await upsert(write.upserts)
-        } catch let error as PSQLError where error.sqlState == "23505" {
-            throw DomainError.externalIDTaken
-        }
-        if !write.remembered.isEmpty {
-            let ids = write.remembered.map(\.transactionID)
-            let kinds = write.remembered.map(\.kind.rawValue)
-            let times = write.remembered.map(\.occurredAt.milliseconds)
-            try await connection.query(
-                """
-                INSERT INTO call_events (transaction_id, event, occurred_at)
-                SELECT * FROM unnest(\(ids)::text[], \(kinds)::text[], \(times)::bigint[])
-                ON CONFLICT DO NOTHING
-                """, logger: logger)
-        }
-        try await insertChanges(write.changes, committedAt: committedAt)
-    }
-
-    /// Upserts calls in one statement built from `CallColumns`: an array per column, unnested into
-    /// rows. Arrays here cannot carry NULL, so each column travels with a flag array that says which
-    /// of its values are NULL.
-    private func upsert(_ records: [CallRecord]) async throws {
-        guard !records.isEmpty else { return }
-        var binds = PostgresBindings(capacity: CallColumns.all.count * 2)
-        let rows = records.map(CallColumns.values(of:))
+        guard !write.isEmpty else { return }
+        var binds = PostgresBindings(capacity: CallColumns.all.count * 2 + 10)
+        let rows = write.upserts.map(CallColumns.values(of:))
         for (position, column) in CallColumns.all.enumerated() {
+            // Arrays here cannot carry NULL, so each column travels with a flag array for its NULLs.
             let values = rows.map { $0[position] }
             switch column.type {
             case .integer: binds.append(values.map { if case .integer(let v) = $0 { v } else { Int64(0) } })
@@ -88,42 +68,52 @@ struct PostgresCallRows {
             }
             binds.append(values.map { $0 == .null })
         }
-        try await connection.query(PostgresQuery(unsafeSQL: Self.upsertSQL, binds: binds), logger: logger)
+        binds.append(write.remembered.map(\.transactionID))
+        binds.append(write.remembered.map(\.kind.rawValue))
+        binds.append(write.remembered.map(\.occurredAt.milliseconds))
+        let changes = write.changes.map(ChangeRow.init)
+        binds.append(changes.map(\.transactionID))
+        binds.append(changes.map(\.networkID))
+        binds.append(changes.map { $0.advertiserID ?? 0 })
+        binds.append(changes.map(\.kind))
+        binds.append(changes.map(\.changed))
+        binds.append(changes.map(\.call))
+        binds.append(committedAt.milliseconds)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: Self.writeSQL, binds: binds), logger: logger)
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw DomainError.externalIDTaken
+        }
     }
 
-    private static let upsertSQL: String = {
+    private static let writeSQL: String = {
         let columns = CallColumns.all
         let selected = columns.indices.map { "CASE WHEN n\($0) THEN NULL ELSE v\($0) END" }.joined(separator: ", ")
         let arrays = columns.enumerated().map { position, column in
             "$\(2 * position + 1)::\(column.type.postgresArray), $\(2 * position + 2)::boolean[]"
         }.joined(separator: ", ")
         let names = columns.indices.map { "v\($0), n\($0)" }.joined(separator: ", ")
+        let next = 2 * columns.count
+        func bind(_ offset: Int) -> String { "$\(next + offset)" }
         return """
-            INSERT INTO calls (\(CallColumns.names))
-            SELECT \(selected) FROM unnest(\(arrays)) AS batch(\(names))
-            ON CONFLICT (transaction_id) DO UPDATE SET \(CallColumns.upsertAssignments)
+            WITH upserted AS (
+                INSERT INTO calls (\(CallColumns.names))
+                SELECT \(selected) FROM unnest(\(arrays)) AS batch(\(names))
+                ON CONFLICT (transaction_id) DO UPDATE SET \(CallColumns.upsertAssignments)
+                RETURNING 1),
+            remembered AS (
+                INSERT INTO call_events (transaction_id, event, occurred_at)
+                SELECT * FROM unnest(\(bind(1))::text[], \(bind(2))::text[], \(bind(3))::bigint[])
+                ON CONFLICT DO NOTHING
+                RETURNING 1)
+            INSERT INTO call_changes (\(ChangeRow.columns))
+            SELECT id, network, NULLIF(advertiser, 0), kind, changed, call, \(bind(10))
+            FROM unnest(\(bind(4))::text[], \(bind(5))::bigint[], \(bind(6))::bigint[], \(bind(7))::text[],
+                \(bind(8))::text[], \(bind(9))::text[])
+                WITH ORDINALITY AS batch(id, network, advertiser, kind, changed, call, position)
+            ORDER BY position
             """
     }()
-
-    /// Records changes without a sequence number: `ChangeSequencer` stamps them once committed.
-    private func insertChanges(_ changes: [CallChange], committedAt: Timestamp) async throws {
-        guard !changes.isEmpty else { return }
-        let rows = changes.map(ChangeRow.init)
-        let ids = rows.map(\.transactionID)
-        let networks = rows.map(\.networkID)
-        let advertisers = rows.map { $0.advertiserID ?? 0 }
-        let kinds = rows.map(\.kind)
-        let changed = rows.map(\.changed)
-        let calls = rows.map(\.call)
-        try await connection.query(
-            """
-            INSERT INTO call_changes (\(unescaped: ChangeRow.columns))
-            SELECT id, network, NULLIF(advertiser, 0), kind, changed, call, \(committedAt.milliseconds)
-            FROM unnest(\(ids)::text[], \(networks)::bigint[], \(advertisers)::bigint[], \(kinds)::text[],
-                \(changed)::text[], \(calls)::text[]) WITH ORDINALITY AS batch(id, network, advertiser, kind, changed, call, position)
-            ORDER BY position
-            """, logger: logger)
-    }
 
     /// Deletes up to `purgeBatchSize` ended calls received before `cutoff`, and their remembered events.
     func deleteEndedCalls(receivedBefore cutoff: Timestamp) async throws -> Int {

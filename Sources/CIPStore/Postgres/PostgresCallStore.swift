@@ -38,11 +38,10 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         return try await CallerError.unwrapping {
             try await commit { rows in
                 try await rows.lock(ids)
-                let stored = try await rows.calls(ids)
-                let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
-                let (outcomes, write) = CallWrite.fold(
-                    events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt)
-                return ((parsed, outcomes), write, receivedAt)
+                let (result, write) = try CallWrite.feed(
+                    calls: try await rows.calls(ids), seen: try await rows.seenEvents(ids), receivedAt: receivedAt,
+                    parse)
+                return (result, write, receivedAt)
             }
         }
     }
@@ -54,11 +53,15 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     {
         let (sql, values) = CallSQL.selected(.postgres, selector, in: scope)
         return try await commit { rows in
-            // Find the call, take its lock, and read it again: it may have changed before the lock.
-            guard let found = try await rows.calls(sql, values).first(where: scope.contains) else {
+            // Take the call's lock before reading it; a call named by external id is found first, and
+            // read again under the lock (it may have changed before).
+            if let transactionID = selector.transactionID {
+                try await rows.lock([transactionID])
+            } else if let found = try await rows.calls(sql, values).first(where: scope.contains) {
+                try await rows.lock([found.transactionID])
+            } else {
                 throw DomainError.notFound
             }
-            try await rows.lock([found.transactionID])
             guard let record = try await rows.calls(sql, values).first(where: scope.contains) else {
                 throw DomainError.notFound
             }

@@ -43,34 +43,10 @@ extension PostgresDatabase: CatalogStore {
 
     public func loadCatalog() async throws -> Catalog {
         try await guarded { connection, _ in
-            var catalog = Catalog()
-            for row in try await connection.rows("SELECT id, name, country FROM networks", [], self.logger) {
-                let network = Network(
-                    id: try row.requiredInteger("id"), name: try row.requiredText("name"),
-                    country: try row.requiredText("country"))
-                catalog.networks[network.id] = network
-            }
-            for row in try await connection.rows(
-                "SELECT id, network_id, name, id_from_network FROM advertisers", [], self.logger)
-            {
-                let advertiser = Advertiser(
-                    id: try row.requiredInteger("id"), networkID: try row.requiredInteger("network_id"),
-                    name: try row.requiredText("name"), idFromNetwork: try row.text("id_from_network"))
-                catalog.advertisers[advertiser.id] = advertiser
-            }
-            for row in try await connection.rows(
-                "SELECT network_id, name, data_type, allowed_values FROM custom_data_fields", [], self.logger)
-            {
-                let typeText = try row.requiredText("data_type")
-                guard let dataType = CustomDataType(rawValue: typeText) else {
-                    throw StoredRowError.invalid("data_type", typeText)
-                }
-                let field = CustomDataField(
-                    networkID: try row.requiredInteger("network_id"), name: try row.requiredText("name"),
-                    dataType: dataType, allowedValues: StoredList.decode(try row.requiredText("allowed_values")))
-                catalog.fields[field.networkID, default: [:]][field.name] = field
-            }
-            return catalog
+            try CatalogColumns.catalog(
+                networks: try await connection.rows(CatalogColumns.networks, [], self.logger),
+                advertisers: try await connection.rows(CatalogColumns.advertisers, [], self.logger),
+                fields: try await connection.rows(CatalogColumns.fields, [], self.logger))
         }
     }
 

@@ -51,11 +51,9 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         let ids = Set(transactionIDs).sorted()
         return try await CallerError.unwrapping {
             try await commit { rows in
-                let stored = try rows.calls(ids)
-                let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
-                let (outcomes, write) = CallWrite.fold(
-                    events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt)
-                return ((parsed, outcomes), write, receivedAt)
+                let (result, write) = try CallWrite.feed(
+                    calls: try rows.calls(ids), seen: try rows.seenEvents(ids), receivedAt: receivedAt, parse)
+                return (result, write, receivedAt)
             }
         }
     }

@@ -42,32 +42,10 @@ extension SQLiteDatabase: CatalogStore {
 
     public func loadCatalog() async throws -> Catalog {
         try await read { db in
-            var catalog = Catalog()
-            for row in try Row.fetchAll(db, sql: "SELECT id, name, country FROM networks") {
-                let network = Network(
-                    id: try row.requiredInteger("id"), name: try row.requiredText("name"),
-                    country: try row.requiredText("country"))
-                catalog.networks[network.id] = network
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT id, network_id, name, id_from_network FROM advertisers") {
-                let advertiser = Advertiser(
-                    id: try row.requiredInteger("id"), networkID: try row.requiredInteger("network_id"),
-                    name: try row.requiredText("name"), idFromNetwork: try row.text("id_from_network"))
-                catalog.advertisers[advertiser.id] = advertiser
-            }
-            let fieldRows = try Row.fetchAll(
-                db, sql: "SELECT network_id, name, data_type, allowed_values FROM custom_data_fields")
-            for row in fieldRows {
-                let typeText = try row.requiredText("data_type")
-                guard let dataType = CustomDataType(rawValue: typeText) else {
-                    throw StoredRowError.invalid("data_type", typeText)
-                }
-                let field = CustomDataField(
-                    networkID: try row.requiredInteger("network_id"), name: try row.requiredText("name"),
-                    dataType: dataType, allowedValues: StoredList.decode(try row.requiredText("allowed_values")))
-                catalog.fields[field.networkID, default: [:]][field.name] = field
-            }
-            return catalog
+            try CatalogColumns.catalog(
+                networks: Row.fetchAll(db, sql: CatalogColumns.networks),
+                advertisers: Row.fetchAll(db, sql: CatalogColumns.advertisers),
+                fields: Row.fetchAll(db, sql: CatalogColumns.fields))
         }
     }
 

@@ -50,6 +50,17 @@ struct CallWrite: Sendable {
         return (outcomes, write)
     }
 
+    /// A feed request's write: `parse` turns the request into events knowing each named call's stored
+    /// network (its own errors pass through as `CallerError`), and the events are folded.
+    static func feed<Parsed>(
+        calls stored: [String: CallRecord], seen: Set<EventIdentity>, receivedAt: Timestamp,
+        _ parse: ([String: Int64]) throws -> (Parsed, [CallEvent])
+    ) throws -> ((Parsed, [CallLifecycle.Outcome]), CallWrite) {
+        let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
+        let (outcomes, write) = fold(events, calls: stored, seen: seen, receivedAt: receivedAt)
+        return ((parsed, outcomes), write)
+    }
+
     /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing.
     static func update(_ record: CallRecord, with update: CallUpdate) -> (CallRecord, CallWrite?) {
         let updated = update.applied(to: record)
