@@ -44,6 +44,8 @@ public final class ChangeSequencer: Service, Sendable {
         defer { poller.cancel() }
         await cancelWhenGracefulShutdown {
             for await _ in self.wakeups {
+                // A moment for more commits to arrive: under load one round (one commit) numbers many.
+                try? await Task.sleep(for: .milliseconds(5))
                 do {
                     while try await self.stampRound() == Self.roundLimit {}
                 } catch {

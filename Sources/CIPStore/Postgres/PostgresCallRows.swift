@@ -14,19 +14,13 @@ struct PostgresCallRows {
     /// written in the order they happen.
     func lock(_ transactionIDs: [String]) async throws {
         guard !transactionIDs.isEmpty else { return }
-        try await connection.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest(\(transactionIDs.sorted())) AS k ORDER BY k",
-            logger: logger)
+        for try await _ in try await connection.execute(LockCalls(ids: transactionIDs.sorted()), logger: logger) {}
     }
 
     /// The stored calls among `transactionIDs`, live or ended.
     func calls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
         var calls: [String: CallRecord] = [:]
-        let query = PostgresQuery(
-            unsafeSQL: "SELECT \(CallColumns.names) FROM calls WHERE transaction_id = ANY($1)",
-            binds: Self.binds(transactionIDs))
-        for try await row in try await connection.query(query, logger: logger) {
-            let record = try CallColumns.decode(row.makeRandomAccess())
+        for try await record in try await connection.execute(CallsByID(ids: transactionIDs), logger: logger) {
             calls[record.transactionID] = record
         }
         return calls
@@ -40,12 +34,8 @@ struct PostgresCallRows {
     /// The remembered events of the calls among `transactionIDs`.
     func seenEvents(_ transactionIDs: [String]) async throws -> Set<EventIdentity> {
         var seen: Set<EventIdentity> = []
-        for try await (id, kindText, occurred) in try await connection.query(
-            "SELECT transaction_id, event, occurred_at FROM call_events WHERE transaction_id = ANY(\(transactionIDs))",
-            logger: logger
-        ).decode((String, String, Int64).self) {
-            guard let kind = CallEventKind(rawValue: kindText) else { throw StoredRowError.invalid("event", kindText) }
-            seen.insert(EventIdentity(kind: kind, transactionID: id, occurredAt: Timestamp(milliseconds: occurred)))
+        for try await identity in try await connection.execute(SeenEvents(ids: transactionIDs), logger: logger) {
+            seen.insert(identity)
         }
         return seen
     }
@@ -80,13 +70,14 @@ struct PostgresCallRows {
         binds.append(changes.map(\.call))
         binds.append(committedAt.milliseconds)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: Self.writeSQL, binds: binds), logger: logger)
+            // Prepared once per connection: parsing and planning this statement costs more than running it.
+            _ = try await connection.execute(CallWriteStatement(binds: binds), logger: logger)
         } catch let error as PSQLError where error.sqlState == "23505" {
             throw DomainError.externalIDTaken
         }
     }
 
-    private static let writeSQL: String = {
+    fileprivate static let writeSQL: String = {
         let columns = CallColumns.all
         let selected = columns.indices.map { "CASE WHEN n\($0) THEN NULL ELSE v\($0) END" }.joined(separator: ", ")
         let arrays = columns.enumerated().map { position, column in
@@ -148,10 +139,65 @@ struct PostgresCallRows {
             purgedThrough: try row.requiredInteger("purged_through"), latest: try row.requiredInteger("last_sequence"))
     }
 
-    private static func binds(_ texts: [String]) -> PostgresBindings {
+}
+
+// The write path's statements, each prepared on a connection the first time it runs there: parsing
+// and planning them costs more than running them.
+
+private struct CallWriteStatement: PostgresPreparedStatement {
+    typealias Row = ()
+    static let sql = PostgresCallRows.writeSQL
+    let binds: PostgresBindings
+
+    func makeBindings() throws -> PostgresBindings { binds }
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+private struct LockCalls: PostgresPreparedStatement {
+    typealias Row = ()
+    static let sql =
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest($1::text[]) AS k ORDER BY k"
+    let ids: [String]
+
+    func makeBindings() throws -> PostgresBindings {
         var binds = PostgresBindings(capacity: 1)
-        binds.append(texts)
+        binds.append(ids)
         return binds
+    }
+    func decodeRow(_ row: PostgresRow) throws {}
+}
+
+private struct CallsByID: PostgresPreparedStatement {
+    typealias Row = CallRecord
+    static let sql = "SELECT \(CallColumns.names) FROM calls WHERE transaction_id = ANY($1::text[])"
+    let ids: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(ids)
+        return binds
+    }
+    func decodeRow(_ row: PostgresRow) throws -> CallRecord { try CallColumns.decode(row.makeRandomAccess()) }
+}
+
+private struct SeenEvents: PostgresPreparedStatement {
+    typealias Row = EventIdentity
+    static let sql = "SELECT transaction_id, event, occurred_at FROM call_events WHERE transaction_id = ANY($1::text[])"
+    let ids: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(ids)
+        return binds
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> EventIdentity {
+        let cells = row.makeRandomAccess()
+        let kindText = try cells.requiredText("event")
+        guard let kind = CallEventKind(rawValue: kindText) else { throw StoredRowError.invalid("event", kindText) }
+        return EventIdentity(
+            kind: kind, transactionID: try cells.requiredText("transaction_id"),
+            occurredAt: Timestamp(milliseconds: try cells.requiredInteger("occurred_at")))
     }
 }
 

@@ -53,18 +53,17 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     {
         let (sql, values) = CallSQL.selected(.postgres, selector, in: scope)
         return try await commit { rows in
-            // Take the call's lock before reading it; a call named by external id is found first, and
-            // read again under the lock (it may have changed before).
-            if let transactionID = selector.transactionID {
-                try await rows.lock([transactionID])
-            } else if let found = try await rows.calls(sql, values).first(where: scope.contains) {
-                try await rows.lock([found.transactionID])
-            } else {
-                throw DomainError.notFound
+            // Take the call's lock before reading it; a call named only by external id is found
+            // first, then read again under the lock (it may have changed before).
+            var transactionID = selector.transactionID
+            if transactionID == nil {
+                transactionID = try await rows.calls(sql, values).first(where: scope.contains)?.transactionID
             }
-            guard let record = try await rows.calls(sql, values).first(where: scope.contains) else {
-                throw DomainError.notFound
-            }
+            guard let transactionID else { throw DomainError.notFound }
+            try await rows.lock([transactionID])
+            guard let record = try await rows.calls([transactionID])[transactionID],
+                selector.matches(record, in: scope)
+            else { throw DomainError.notFound }
             let (updated, write) = CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }
