@@ -56,8 +56,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep completed calls this long after they end (env CIP_RETENTION).")
     var retention: DurationArgument = .environment("CIP_RETENTION", else: "30d")
 
-    @Option(help: "Keep the change log's records this long after they are committed (env CIP_CHANGE_RETENTION).")
-    var changeRetention: DurationArgument = .environment("CIP_CHANGE_RETENTION", else: "24h")
+    @Option(
+        help:
+            "Keep the change log's records this long after they are committed; at least --call-expiry, which is the default when it is longer than 24h (env CIP_CHANGE_RETENTION)."
+    )
+    var changeRetention: DurationArgument?
+
+    /// A live call's last change must stay in the log (a PostgreSQL snapshot may need it), so the
+    /// default follows a long --call-expiry; one given explicitly is checked instead.
+    private var effectiveChangeRetention: Duration {
+        if let given = changeRetention ?? Environment.value("CIP_CHANGE_RETENTION").flatMap(DurationArgument.init) {
+            return given.duration
+        }
+        return max(.seconds(86400), callExpiry.duration)
+    }
 
     @Option(help: "How often expiry and the retention purge run (env CIP_MAINTENANCE_INTERVAL).")
     var maintenanceInterval: DurationArgument = .environment("CIP_MAINTENANCE_INTERVAL", else: "30s")
@@ -97,8 +109,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard demoRate > 0, demoRate <= 1000 else { throw ValidationError("--demo-rate must be between 0 and 1000") }
         if demo && port == 0 { throw ValidationError("--demo needs a fixed --port") }
-        // A live call's last change is then always in the log: a snapshot on PostgreSQL may need it.
-        guard changeRetention.duration >= callExpiry.duration else {
+        guard effectiveChangeRetention >= callExpiry.duration else {
             throw ValidationError("--change-retention must be at least --call-expiry")
         }
     }
@@ -122,7 +133,7 @@ struct Serve: AsyncParsableCommand {
             settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit), limits: limits,
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
-                changeRetention: changeRetention.duration, interval: maintenanceInterval.duration))
+                changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration))
         do {
             let stores = try await database.servingStore(logger: logger, statementDeadline: statementTimeout.duration)
             let app = try await buildApplication(configuration, stores: stores, logger: logger)

@@ -88,6 +88,19 @@ struct ProcessLifecycleTests {
         #expect(await server.waitForExit() == 0)
     }
 
+    /// A live call's last change must stay in the change log: a long --call-expiry moves the default
+    /// retention with it, and a shorter retention given explicitly is refused.
+    @Test func changeRetentionFollowsALongCallExpiry() async throws {
+        let world = try Self.makeWorld()
+        let refused = try CIPBinary.run(
+            ["serve", "--port", "0", "--database", world.database, "--call-expiry", "2h", "--change-retention", "1h"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("--change-retention must be at least --call-expiry"))
+        let server = try ServerProcess(database: world.database, arguments: ["--call-expiry", "30d"])
+        defer { server.kill(SIGKILL) }
+        try await server.waitUntilUp()
+    }
+
     @Test func aSecondServerOnOneSQLiteFileExitsWithOneLine() async throws {
         let world = try Self.makeWorld()
         let server = try ServerProcess(database: world.database)

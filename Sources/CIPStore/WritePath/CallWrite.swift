@@ -1,8 +1,8 @@
 import CIPDomain
 
 /// What one transaction writes to calls, decided above the backends: the calls' new states, the
-/// events to remember, and the change log's records. A backend only reads what `needs` names and
-/// writes what this holds; every rule lives here and in `CallLifecycle`.
+/// events to remember, and the change log's records. A backend only locks and reads the calls a
+/// write names and writes what this holds; every rule lives here and in `CallLifecycle`.
 struct CallWrite: Sendable {
     /// The final state of each call the transaction changes, once per call.
     private(set) var upserts: [CallRecord] = []
