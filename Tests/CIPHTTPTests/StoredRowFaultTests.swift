@@ -35,7 +35,7 @@ struct StoredRowFaultTests {
             let database = try PostgresDatabase(
                 url: try await StoreBackend.freshPostgresDatabase(), logger: Logger(label: "test.postgres"),
                 deadline: .seconds(30))
-            Task { await database.run() }
+            database.runPoolUntilReleased()
             try await database.migrate()
             store = PostgresCallStore(database: database)
             corrupt = { sql in try await database.client.query(PostgresQuery(unsafeSQL: sql)) }

@@ -55,7 +55,7 @@ struct DifferentialTests {
         func open() async throws -> PostgresCallStore {
             let database = try PostgresDatabase(
                 url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            Task { await database.run() }
+            database.runPoolUntilReleased()
             let store = PostgresCallStore(database: database)
             try await store.migrate()
             return store

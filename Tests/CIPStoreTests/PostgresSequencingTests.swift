@@ -13,7 +13,7 @@ struct PostgresSequencingTests {
     static func storeWithoutSequencer() async throws -> (PostgresCallStore, Fixture) {
         let url = try await StoreBackend.freshPostgresDatabase()
         let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        Task { await database.run() }
+        database.runPoolUntilReleased()
         let store = PostgresCallStore(database: database)
         try await store.migrate()
         return (store, try await Fixture.make(in: store))
@@ -92,5 +92,45 @@ struct PostgresSequencingTests {
             logger: Logger(label: "test"))
         for try await changeID in rows.decode(Int64.self) { ids.append(changeID) }
         return ids
+    }
+}
+
+/// A test's PostgreSQL store closes its connections once the test lets go of it.
+@Suite("PostgreSQL: test stores stop their pools")
+struct PostgresPoolLifetimeTests {
+    @Test(.enabled(if: StoreBackend.postgresURL != nil))
+    func aReleasedStoreClosesItsConnections() async throws {
+        let url = try await StoreBackend.freshPostgresDatabase()
+        let name = try #require(url.split(separator: "/").last.map(String.init))
+        func connections() async throws -> Int {
+            let observer = try PostgresDatabase(url: url, logger: Logger(label: "test.observer"))
+            observer.runPoolUntilReleased()
+            return try await observer.connectionCount(to: name)
+        }
+        do {
+            let database = try PostgresDatabase(
+                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let store = PostgresCallStore(database: database)
+            store.runUntilReleased()
+            try await store.migrate()
+            _ = try await Fixture.make(in: store)
+            // The store's own connection, and the observer's.
+            #expect(try await connections() >= 2)
+        }
+        var remaining = Int.max
+        for _ in 0..<50 where remaining > 1 {
+            try await Task.sleep(for: .milliseconds(100))
+            remaining = try await connections()
+        }
+        #expect(remaining == 1, "only the observer's own connection is left")
+    }
+}
+
+extension CIPStore.PostgresDatabase {
+    fileprivate func connectionCount(to database: String) async throws -> Int {
+        let rows = try await client.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = \(database)", logger: Logger(label: "test"))
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
     }
 }

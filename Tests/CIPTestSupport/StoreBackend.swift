@@ -32,8 +32,8 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
             let database = try PostgresDatabase(
                 url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
             let store = PostgresCallStore(database: database)
-            Task { await database.run() }
-            Task { try await store.sequencer.run() }
+            // The pool and the sequencer stop when the test lets go of the store.
+            store.runUntilReleased()
             try await store.migrate()
             return store
         }

@@ -10,9 +10,19 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
     public let sequencer: ChangeSequencer
 
+    private let background = BackgroundTasks()
+
     public init(database: PostgresDatabase) {
         self.database = database
         self.sequencer = ChangeSequencer(database: database)
+    }
+
+    /// Runs the pool and the sequencer in tasks of their own until this store is released, for a
+    /// caller that has no `ServiceGroup` (tests).
+    public func runUntilReleased() {
+        database.runPoolUntilReleased()
+        let sequencer = self.sequencer
+        background.keep(Task { try? await sequencer.run() })
     }
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {

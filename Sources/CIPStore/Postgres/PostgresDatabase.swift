@@ -15,6 +15,7 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
     private let deadline: Duration
     private let statementDeadline: Duration
     private let breaker: CircuitBreaker
+    private let background = BackgroundTasks()
 
     /// - Parameters:
     ///   - deadline: how long an operation may wait for a connection.
@@ -41,6 +42,13 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
 
     public func run() async {
         await client.run()
+    }
+
+    /// Runs the pool in a task of its own until this database is released, for a caller that has no
+    /// `ServiceGroup` (tests): the pool's connections close when the last user lets go.
+    public func runPoolUntilReleased() {
+        let client = self.client
+        background.keep(Task { await client.run() })
     }
 
     /// Applies missing migrations under an advisory lock, so nodes starting together apply each once.
