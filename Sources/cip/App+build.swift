@@ -34,9 +34,10 @@ func buildApplication(
     let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
-    // The store's own services (PostgreSQL's pool and sequencer) come first, so they run before the rest.
-    var background: [any Service] =
-        stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)]
+    // The store's own services (PostgreSQL's pool and sequencer) run from the start; the rest wait
+    // until the store is prepared.
+    let prepared = StartGate()
+    var background: [any Service] = [maintenance, CatalogRefresher(services: services, logger: logger)]
     if let rate = configuration.demoCallsPerSecond {
         // The simulator reaches the server the way a client on this machine would.
         let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host
@@ -45,6 +46,7 @@ func buildApplication(
                 store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate, logger: logger,
                 say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }))
     }
+    background = stores.services + background.map(prepared.holding)
     var app = Application(
         router: buildRouter(services: services),
         server: .guardedHTTP1(configuration.limits),
@@ -57,6 +59,7 @@ func buildApplication(
     // Before the port opens: the schema is brought up to date, so the first request finds it.
     app.beforeServerStarts {
         try await stores.prepare()
+        prepared.open()
         let liveCalls = try await store.liveCallCount()
         metrics.setLiveCalls(liveCalls)
         logger.info("calls in progress", metadata: ["count": "\(liveCalls)"])
