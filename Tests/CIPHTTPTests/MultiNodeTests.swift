@@ -66,6 +66,24 @@ struct MultiNodeTests {
             telephonyToken: try #require(telephony["token"]?.stringValue), nodes: nodes)
     }
 
+    /// On a new PostgreSQL database the schema is made once the pool runs: the demo's seeding and
+    /// maintenance wait for it instead of meeting missing tables.
+    @Test func theDemoStartsOnAnEmptyPostgresDatabaseAndStopsCleanly() async throws {
+        let database = try await StoreBackend.freshPostgresDatabase()
+        let node = try ServerProcess(database: database, arguments: ["--demo", "--demo-rate", "20"])
+        defer { node.kill(SIGKILL) }
+        try await node.waitUntilUp()
+        var applied = 0.0
+        for _ in 0..<100 where applied == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            let text = try await HTTP.text("\(node.baseURL)/metrics")
+            applied = MetricsTests.value(text, #"cip_telephony_events_total{result="applied"}"#) ?? 0
+        }
+        #expect(applied > 0)
+        node.kill(SIGTERM)
+        #expect(await node.waitForExit() == 0)
+    }
+
     @Test func aWriteThroughEitherNodeIsVisibleThroughTheOtherAtOnce() async throws {
         let cluster = try await Self.startCluster()
         defer { cluster.stop() }

@@ -122,6 +122,12 @@ enum HTTP {
         return (status, json)
     }
 
+    /// The body of a GET, as text (`/metrics`).
+    static func text(_ url: String) async throws -> String {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: url)!)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Like `send`, with the response's headers.
     static func exchange(
         _ method: String, _ url: String, token: String? = nil, body: String? = nil
