@@ -122,6 +122,17 @@ extension CallStore {
 /// it, on either backend.
 let purgeBatchSize = 2000
 
+/// Runs `batch` (one purge transaction of at most `purgeBatchSize` rows) until a batch comes up short,
+/// so requests are never held up behind one long purge; returns how many rows were deleted.
+func purgeInBatches(_ batch: () async throws -> Int) async throws -> Int {
+    var total = 0
+    while true {
+        let deleted = try await batch()
+        total += deleted
+        if deleted < purgeBatchSize { return total }
+    }
+}
+
 /// SPEC 6's filters of `calls export`; nil means no limit.
 public struct CompletedCallFilter: Sendable, Hashable {
     public var networkID: Int64?

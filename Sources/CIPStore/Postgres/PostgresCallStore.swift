@@ -138,13 +138,10 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     private func inBatches(_ batch: @escaping @Sendable (PostgresCallRows) async throws -> Int) async throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try await database.transaction { connection, logger in
+        try await purgeInBatches {
+            try await self.database.transaction { connection, logger in
                 try await batch(PostgresCallRows(connection: connection, logger: logger))
             }
-            total += deleted
-            if deleted < purgeBatchSize { return total }
         }
     }
 }

@@ -81,13 +81,13 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func purgeCompletedCalls(endedBefore cutoff: Timestamp) async throws -> Int {
-        try await inBatches {
+        try await purgeInBatches {
             try await self.database.write { db in try SQLiteCallRows(db: db).deleteEndedCalls(receivedBefore: cutoff) }
         }
     }
 
     public func purgeChanges(committedBefore cutoff: Timestamp) async throws -> Int {
-        try await inBatches {
+        try await purgeInBatches {
             try await self.database.write { db in try SQLiteCallRows(db: db).deleteChanges(committedBefore: cutoff) }
         }
     }
@@ -126,16 +126,6 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             let upserts = write.upserts
             db.afterNextTransaction(onCommit: { _ in live.commit(upserts, sequence: sequence) })
             return result
-        }
-    }
-
-    /// Repeats a purge of small batches, so requests are not held up behind one long transaction.
-    private func inBatches(_ batch: @escaping @Sendable () async throws -> Int) async throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try await batch()
-            total += deleted
-            if deleted < purgeBatchSize { return total }
         }
     }
 }
