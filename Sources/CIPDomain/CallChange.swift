@@ -31,6 +31,15 @@ public struct CallChange: Sendable, Hashable {
     }
 }
 
+extension CallChange {
+    /// The change a write made, for records already `versioned`: only a new version can carry one,
+    /// so the call objects are compared once (by `versioned`), not again here.
+    public static func made(from before: CallRecord?, to after: CallRecord) -> CallChange? {
+        guard after.version != (before?.version ?? 0) else { return nil }
+        return between(before, after)
+    }
+}
+
 extension CallRecord {
     /// The parts of the call object that differ from `earlier`, by their API names, in a fixed order.
     public func changedParts(since earlier: CallRecord) -> [String] {

@@ -90,9 +90,11 @@ struct TelephonyController: Sendable {
         return results
     }
 
-    /// Whether `catalog` lacks the network of a call the events name, or a field they set in it.
+    /// Whether `catalog` lacks the stored network of a call an event names without `network_id`, or a
+    /// field the event sets in it. (Events that give `network_id` were checked by `catalogFor`, before
+    /// the transaction: an unknown field there is the sender's error, not a reason to reload again.)
     private static func misses(_ catalog: Catalog, _ rawEvents: [JSONValue], networks: [String: Int64]) -> Bool {
-        for raw in rawEvents {
+        for raw in rawEvents where CallEventParser.networkID(of: raw) == nil {
             guard let transactionID = CallEventParser.transactionID(of: raw), let network = networks[transactionID]
             else { continue }
             guard catalog.networks[network] != nil else { return true }

@@ -2,7 +2,6 @@
 enum StoredValue: Sendable, Hashable {
     case integer(Int64)
     case text(String)
-    case boolean(Bool)
     case null
 }
 
@@ -10,7 +9,6 @@ enum StoredValue: Sendable, Hashable {
 enum StoredType: Sendable {
     case integer
     case text
-    case boolean
 }
 
 /// A row read back from either backend, read by column name (never by position).
@@ -34,13 +32,11 @@ extension StoredRow {
 /// A stored row that does not hold what its schema promises: a fault of the service (500).
 enum StoredRowError: Error, CustomStringConvertible {
     case missing(String)
-    case wrongType(String)
     case invalid(String, String)
 
     var description: String {
         switch self {
         case .missing(let column): "column \(column) is missing or null"
-        case .wrongType(let column): "column \(column) has an unexpected type"
         case .invalid(let column, let value): "column \(column) holds an invalid value \(value)"
         }
     }

@@ -54,7 +54,6 @@ struct PostgresCallRows {
             switch column.type {
             case .integer: binds.append(values.map { if case .integer(let v) = $0 { v } else { Int64(0) } })
             case .text: binds.append(values.map { if case .text(let v) = $0 { v } else { "" } })
-            case .boolean: binds.append(values.map { if case .boolean(let v) = $0 { v } else { false } })
             }
             binds.append(values.map { $0 == .null })
         }
@@ -153,43 +152,38 @@ private struct CallWriteStatement: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-private struct LockCalls: PostgresPreparedStatement {
+/// A prepared statement whose one parameter is a list of transaction ids.
+private protocol TransactionIDListStatement: PostgresPreparedStatement {
+    var ids: [String] { get }
+}
+
+extension TransactionIDListStatement {
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(ids)
+        return binds
+    }
+}
+
+private struct LockCalls: TransactionIDListStatement {
     typealias Row = ()
     static let sql =
         "SELECT pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest($1::text[]) AS k ORDER BY k"
     let ids: [String]
-
-    func makeBindings() throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(ids)
-        return binds
-    }
     func decodeRow(_ row: PostgresRow) throws {}
 }
 
-private struct CallsByID: PostgresPreparedStatement {
+private struct CallsByID: TransactionIDListStatement {
     typealias Row = CallRecord
     static let sql = "SELECT \(CallColumns.names) FROM calls WHERE transaction_id = ANY($1::text[])"
     let ids: [String]
-
-    func makeBindings() throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(ids)
-        return binds
-    }
     func decodeRow(_ row: PostgresRow) throws -> CallRecord { try CallColumns.decode(row.makeRandomAccess()) }
 }
 
-private struct SeenEvents: PostgresPreparedStatement {
+private struct SeenEvents: TransactionIDListStatement {
     typealias Row = EventIdentity
     static let sql = "SELECT transaction_id, event, occurred_at FROM call_events WHERE transaction_id = ANY($1::text[])"
     let ids: [String]
-
-    func makeBindings() throws -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(ids)
-        return binds
-    }
 
     func decodeRow(_ row: PostgresRow) throws -> EventIdentity {
         let cells = row.makeRandomAccess()
@@ -206,7 +200,6 @@ extension StoredType {
         switch self {
         case .integer: "bigint[]"
         case .text: "text[]"
-        case .boolean: "boolean[]"
         }
     }
 }

@@ -21,7 +21,6 @@ extension PostgresQuery {
             switch value {
             case .integer(let number): binds.append(number)
             case .text(let text): binds.append(text)
-            case .boolean(let flag): binds.append(flag)
             case .null: binds.appendNull()
             }
         }

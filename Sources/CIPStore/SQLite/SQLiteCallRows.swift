@@ -44,7 +44,8 @@ struct SQLiteCallRows {
         try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map(CallColumns.decode)
     }
 
-    /// Writes `write` and returns the change log's last sequence number after it. A second live
+    /// Writes `write` and returns the change log's last sequence number after it (0 when it numbered
+    /// nothing). A second live
     /// call of a network with the same external id is `DomainError.externalIDTaken`.
     func apply(_ write: CallWrite, committedAt: Timestamp) throws -> Int64 {
         let upsert = try db.cachedStatement(
@@ -73,6 +74,8 @@ struct SQLiteCallRows {
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it
     /// numbers, so sequence order is commit order.
     private func appendChanges(_ changes: [CallChange], committedAt: Timestamp) throws -> Int64 {
+        // A write of remembered events alone moves no number (the index keeps the highest it saw).
+        guard !changes.isEmpty else { return 0 }
         let last =
             try Int64.fetchOne(
                 db.cachedStatement(

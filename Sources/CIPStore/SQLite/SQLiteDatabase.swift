@@ -128,7 +128,6 @@ extension StoredValue {
         switch self {
         case .integer(let value): value.databaseValue
         case .text(let value): value.databaseValue
-        case .boolean(let value): value.databaseValue
         case .null: .null
         }
     }

@@ -36,7 +36,7 @@ struct CallWrite: Sendable {
                     if touchedOnce.insert(record.transactionID).inserted { touched.append(record.transactionID) }
                     calls[record.transactionID] = record
                 }
-                if let change = CallChange.between(before, record) { write.changes.append(change) }
+                if let change = CallChange.made(from: before, to: record) { write.changes.append(change) }
                 fallthrough
             case .ignored:
                 seen.insert(event.identity)
@@ -64,7 +64,7 @@ struct CallWrite: Sendable {
     /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing.
     static func update(_ record: CallRecord, with update: CallUpdate) -> (CallRecord, CallWrite?) {
         let updated = update.applied(to: record)
-        guard let change = CallChange.between(record, updated) else { return (record, nil) }
+        guard let change = CallChange.made(from: record, to: updated) else { return (record, nil) }
         return (updated, CallWrite(upserts: [updated], changes: [change]))
     }
 
@@ -74,7 +74,7 @@ struct CallWrite: Sendable {
         for record in silent where record.isLive {
             let expired = CallLifecycle.expire(record, now: now)
             write.upserts.append(expired)
-            if let change = CallChange.between(record, expired) { write.changes.append(change) }
+            if let change = CallChange.made(from: record, to: expired) { write.changes.append(change) }
         }
         return write
     }
