@@ -2,6 +2,7 @@ import CIPDomain
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Drives a server's telephony feed with live-looking traffic (issue: `cip simulate`, `serve --demo`).
 ///
@@ -28,13 +29,21 @@ public final class Simulator: Service, Sendable {
         self.write = write
     }
 
+    /// Runs until graceful shutdown. The shutdown is a flag the loop reads between requests, not a
+    /// cancellation: Foundation's URLSession on Linux can leave a cancelled request unanswered forever,
+    /// and the server's shutdown would wait for it.
     public func run() async throws {
-        _ = await cancelWhenGracefulShutdown { await self.simulate() }
+        let stop = Mutex(false)
+        _ = await withGracefulShutdownHandler {
+            await self.simulate(until: { stop.withLock { $0 } })
+        } onGracefulShutdown: {
+            stop.withLock { $0 = true }
+        }
     }
 
-    /// Runs until `duration` passes or the task is cancelled; returns the final counts.
+    /// Runs until `duration` passes, `stopped` says so, or the task is cancelled; returns the final counts.
     @discardableResult
-    public func simulate() async -> SimulationStats {
+    public func simulate(until stopped: @Sendable () -> Bool = { false }) async -> SimulationStats {
         var stats = SimulationStats()
         var reporter = ProgressReporter(onTerminal: onTerminal, write: write)
         guard await client.waitUntilReachable() else {
@@ -52,7 +61,7 @@ public final class Simulator: Service, Sendable {
 
         if settings.warmStart { warmStart(&queue, at: begin, script: script, profiles: profiles, sampling: &sampling) }
         var nextArrival = begin + sampling.exponential(rate: settings.callsPerSecond)
-        while !Task.isCancelled {
+        while !Task.isCancelled, !stopped() {
             let now = Date().timeIntervalSince1970
             if let stopAt, now >= stopAt { break }
             while nextArrival <= now {

@@ -22,11 +22,12 @@ struct ServeConfiguration {
     var retention: RetentionSettings
 }
 
-/// The composition root: opens the store, wires the routes and returns the application to run.
+/// The composition root: wires the routes and returns the application to run, and the services that
+/// must stop before it (the demo's traffic, which needs the server up until it has stopped sending).
 func buildApplication(
     _ configuration: ServeConfiguration, stores: ServingStores, logger: Logger
 ) async throws
-    -> some ApplicationProtocol
+    -> (app: some ApplicationProtocol, stopFirst: [any Service])
 {
     let store = stores.store
     let clock: @Sendable () -> Timestamp = Timestamp.now
@@ -37,16 +38,19 @@ func buildApplication(
     // The store's own services (PostgreSQL's pool and sequencer) run from the start; the rest wait
     // until the store is prepared.
     let prepared = StartGate()
-    var background: [any Service] = [maintenance, CatalogRefresher(services: services, logger: logger)]
+    let background: [any Service] =
+        stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)].map(prepared.holding)
+    var stopFirst: [any Service] = []
     if let rate = configuration.demoCallsPerSecond {
-        // The simulator reaches the server the way a client on this machine would.
+        // The simulator reaches the server the way a client on this machine would. It must stop
+        // before the server does: a request it sends while the server closes can hang its client.
         let host = ["0.0.0.0", "::", "[::]"].contains(configuration.host) ? "127.0.0.1" : configuration.host
-        background.append(
-            DemoTraffic(
-                store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate, logger: logger,
-                say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }))
+        stopFirst.append(
+            prepared.holding(
+                DemoTraffic(
+                    store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate,
+                    logger: logger, say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })))
     }
-    background = stores.services + background.map(prepared.holding)
     var app = Application(
         router: buildRouter(services: services),
         server: .guardedHTTP1(configuration.limits),
@@ -64,5 +68,5 @@ func buildApplication(
         metrics.setLiveCalls(liveCalls)
         logger.info("calls in progress", metadata: ["count": "\(liveCalls)"])
     }
-    return app
+    return (app, stopFirst)
 }

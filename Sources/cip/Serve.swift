@@ -136,13 +136,14 @@ struct Serve: AsyncParsableCommand {
                 changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration))
         do {
             let stores = try await database.servingStore(logger: logger, statementDeadline: statementTimeout.duration)
-            let app = try await buildApplication(configuration, stores: stores, logger: logger)
+            let (app, stopFirst) = try await buildApplication(configuration, stores: stores, logger: logger)
+            // A group shuts its services down last first: those listed after the app stop before it.
             var group = ServiceGroupConfiguration(
                 services: [
                     .init(service: app),
                     .init(service: ShutdownWatchdog(limit: shutdownTimeout.duration + .seconds(5), logger: logger)),
                     .init(service: MemoryReturn(interval: .seconds(10))),
-                ],
+                ] + stopFirst.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             // Past this, requests still in flight (a stalled upload, a hung query) are cancelled.
             group.maximumGracefulShutdownDuration = shutdownTimeout.duration

@@ -26,6 +26,14 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        if let transactionID = query.transactionID {
+            // The primary key, through the write path's prepared statement: one plan, which the
+            // planner cannot trade for a scan while the table's statistics lag a burst of writes.
+            return try await database.guarded { connection, _ in
+                try await PostgresCallRows(connection: connection, logger: self.database.logger).calls([transactionID])
+                    .values.filter(query.matches)
+            }
+        }
         let (sql, values) = CallSQL.current(.postgres, query)
         return try await database.guarded { connection, _ in
             try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(sql, values)
