@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -53,11 +54,33 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CIPChangeStream",
+            dependencies: [
+                "CIPDomain",
+                "CIPStore",
+                "CIPOperations",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CIPStreamClient",
+            dependencies: [
+                "CIPDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CIPHTTP",
             dependencies: [
                 "CIPDomain",
                 "CIPStore",
                 "CIPOperations",
+                "CIPChangeStream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +110,10 @@ let package = Package(
                 "CIPHTTP",
                 "CIPOperations",
                 "CIPSimulator",
+                "CIPChangeStream",
+                "CIPStreamClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +155,10 @@ let package = Package(
                 "CIPTestSupport",
                 "CIPOperations",
                 "CIPSimulator",
+                "CIPStreamClient",
+                "CIPChangeStream",
                 "cip",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

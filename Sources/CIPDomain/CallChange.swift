@@ -11,11 +11,16 @@ public struct CallChange: Sendable, Hashable {
     public let changed: [String]
     /// The call after the change.
     public let call: CallRecord
+    /// Set when this change moved the call to another advertiser: the advertiser it left, or 0 when
+    /// it had none. Both advertisers' streams start over (SPEC 8): the call left one and entered the
+    /// other, which neither change event can say.
+    public let previousAdvertiserID: Int64?
 
-    public init(kind: Kind, changed: [String], call: CallRecord) {
+    public init(kind: Kind, changed: [String], call: CallRecord, previousAdvertiserID: Int64? = nil) {
         self.kind = kind
         self.changed = changed
         self.call = call
+        self.previousAdvertiserID = previousAdvertiserID
     }
 
     /// The change that turned `before` (nil: never seen) into `after`, or nil when the call object of
@@ -25,9 +30,11 @@ public struct CallChange: Sendable, Hashable {
         guard let before, before.isLive else {
             return after.isLive ? CallChange(kind: .bridged, changed: [], call: after) : nil
         }
-        if !after.isLive { return CallChange(kind: .ended, changed: [], call: after) }
+        let moved = before.advertiserID != after.advertiserID ? (before.advertiserID ?? 0) : nil
+        if !after.isLive { return CallChange(kind: .ended, changed: [], call: after, previousAdvertiserID: moved) }
         let changed = after.changedParts(since: before)
-        return changed.isEmpty ? nil : CallChange(kind: .updated, changed: changed, call: after)
+        return changed.isEmpty
+            ? nil : CallChange(kind: .updated, changed: changed, call: after, previousAdvertiserID: moved)
     }
 }
 

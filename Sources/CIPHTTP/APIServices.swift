@@ -1,3 +1,4 @@
+import CIPChangeStream
 import CIPDomain
 import CIPOperations
 import CIPStore
@@ -10,10 +11,13 @@ public struct APISettings: Sendable {
     public var maxBodyBytes: Int
     /// Requests per second per token; nil turns rate limiting off.
     public var rateLimit: Double?
+    /// The change stream's bounds (SPEC 8).
+    public var streams: StreamLimits
 
-    public init(maxBodyBytes: Int = 1 << 20, rateLimit: Double? = nil) {
+    public init(maxBodyBytes: Int = 1 << 20, rateLimit: Double? = nil, streams: StreamLimits = StreamLimits()) {
         self.maxBodyBytes = maxBodyBytes
         self.rateLimit = rateLimit
+        self.streams = streams
     }
 }
 
@@ -26,13 +30,17 @@ public struct APIServices: Sendable {
     let catalog: CatalogCache
     let rateLimiter: RateLimiter?
     public let metrics: ServiceMetrics
+    /// The node's change streams: a service that must run for `/stream` to answer, and must stop
+    /// before the server does (it ends the streams, which would otherwise hold the server open).
+    public let changeStreams: ChangeStreams
 
     public init(
         store: any ServingStore, settings: APISettings, clock: @escaping @Sendable () -> Timestamp = Timestamp.now,
-        metrics: ServiceMetrics = ServiceMetrics()
+        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "cip")
     ) {
         self.store = store
         self.metrics = metrics
+        self.changeStreams = ChangeStreams(store: store, limits: settings.streams, metrics: metrics, logger: logger)
         self.settings = settings
         self.clock = clock
         self.tokens = TokenAuthenticator(store: store)

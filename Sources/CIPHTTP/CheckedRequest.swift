@@ -8,6 +8,7 @@ import Hummingbird
 /// is written here once.
 struct CheckedRequest: Sendable {
     let request: Request
+    let context: APIRequestContext
     let token: TokenRecord
     /// The members of a PUT/POST body; empty for a GET.
     let body: [String: JSONValue]
@@ -41,13 +42,13 @@ extension APIServices {
     func checked(
         readsBody: Bool, _ handler: @escaping @Sendable (CheckedRequest) async throws -> Response
     ) -> RouteTable.Handler {
-        { request, _ in
+        { request, context in
             let payload = readsBody ? await RequestPayload.read(request, limit: settings.maxBodyBytes) : nil
             // The token may be in the body (`oauth_token`): the body is read first, but its failure is
             // answered only once the token is known good.
             let token = try await authenticate(request, payload: payload)
             let body = try payload?.members() ?? [:]
-            return try await handler(CheckedRequest(request: request, token: token, body: body))
+            return try await handler(CheckedRequest(request: request, context: context, token: token, body: body))
         }
     }
 }

@@ -3,7 +3,7 @@ import Hummingbird
 /// Every route with its method, kept so that a known path asked with another method is answered
 /// `405` with the methods it has in `Allow` (RFC 9110), not `404`.
 struct RouteTable: Sendable {
-    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    typealias Handler = @Sendable (Request, APIRequestContext) async throws -> Response
 
     private var routes: [(path: String, method: HTTPRequest.Method, handler: Handler)] = []
     private var methodsByPath: [String: [String]] = [:]
@@ -18,7 +18,7 @@ struct RouteTable: Sendable {
         methodsByPath[path]
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<APIRequestContext>) {
         for route in routes {
             router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }

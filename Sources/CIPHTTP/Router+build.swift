@@ -6,11 +6,12 @@ import Hummingbird
 public let apiVersion = "2022-08-01"
 
 /// Builds the routes of the whole service; the composition root and the tests share it.
-public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
     let health = HealthController(store: services.store, metrics: services.metrics)
     let calls = CallsController(services: services)
     let telephony = TelephonyController(services: services)
+    let stream = StreamController(services: services)
     var routes = RouteTable()
     routes.add("/health", .get, health.health)
     routes.add("/ready", .get, health.ready)
@@ -29,6 +30,8 @@ public func buildRouter(services: APIServices) -> Router<BasicRequestContext> {
             "/api/\(apiVersion)/telephony/call_events\(suffix)", .post,
             services.checked(readsBody: true, telephony.post))
     }
+    routes.add(
+        "/api/\(apiVersion)/calls_in_progress/stream", .get, services.checked(readsBody: false, stream.stream))
     router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
     router.middlewares.add(ErrorMiddleware(metrics: services.metrics, routes: routes))
     routes.register(on: router)

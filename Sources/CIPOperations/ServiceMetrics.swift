@@ -12,6 +12,10 @@ public final class ServiceMetrics: Sendable {
     private let purged: CoreMetrics.Counter
     private let databaseErrors: CoreMetrics.Counter
     private let events: [EventStatus: CoreMetrics.Counter]
+    private let openStreams: CoreMetrics.Gauge
+    private let streamEvents: CoreMetrics.Counter
+    private let streamOverflows: CoreMetrics.Counter
+    private let streamDelivery: CoreMetrics.Timer
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -32,6 +36,10 @@ public final class ServiceMetrics: Sendable {
                 label: "cip_telephony_events_total", dimensions: [("result", status.rawValue)], factory: factory)
         }
         self.events = events
+        openStreams = CoreMetrics.Gauge(label: "cip_streams_open", factory: factory)
+        streamEvents = CoreMetrics.Counter(label: "cip_stream_events_sent_total", factory: factory)
+        streamOverflows = CoreMetrics.Counter(label: "cip_stream_overflows_total", factory: factory)
+        streamDelivery = CoreMetrics.Timer(label: "cip_stream_delivery_seconds", factory: factory)
     }
 
     /// Counts one answered request and records its duration under its route pattern.
@@ -58,6 +66,23 @@ public final class ServiceMetrics: Sendable {
 
     public func recordDatabaseError() {
         databaseErrors.increment()
+    }
+
+    public func setOpenStreams(_ count: Int) {
+        openStreams.record(count)
+    }
+
+    /// Counts changes written to one stream, and how long the oldest of them took from its commit to
+    /// being written (one sample per write, not per change, so fan-out stays cheap).
+    public func recordStreamEvents(_ count: Int, oldestCommittedAt: Timestamp?) {
+        streamEvents.increment(by: count)
+        guard let oldestCommittedAt else { return }
+        let latency = max(0, Timestamp.now().milliseconds - oldestCommittedAt.milliseconds)
+        streamDelivery.recordMilliseconds(latency)
+    }
+
+    public func recordStreamOverflow() {
+        streamOverflows.increment()
     }
 
     public func setLiveCalls(_ count: Int) {

@@ -80,6 +80,10 @@ public struct DemoSeed: Sendable, Equatable {
               # every live call of the network
               curl -s -H 'Authorization: \(networkToken)' '\(api)/calls_in_progress/current_calls.json?\(net)'
 
+              # every change to the network's calls as it happens: a snapshot, then one event per change
+              curl -N -H 'Authorization: \(readOnlyToken)' '\(api)/calls_in_progress/stream?\(net)'
+              CIP_TOKEN=\(readOnlyToken) \(CommandLine.arguments.first ?? "cip") watch --url \(baseURL) --organization-type network --id \(network.id)
+
               # one advertiser's live calls
               curl -s -H 'Authorization: \(advertiserToken)' '\(api)/calls_in_progress/current_calls.json?\(adv)'
 

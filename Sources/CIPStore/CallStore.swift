@@ -35,6 +35,8 @@ public protocol TokenStore: DatabaseStore {
     func listTokens() async throws -> [TokenRecord]
     /// Revokes a token by id; nil when there is no such token.
     func revokeToken(id: Int64) async throws -> TokenRecord?
+    /// Which of `ids` are revoked (or gone): one read for every token a node's open streams use.
+    func revokedTokens(among ids: [Int64]) async throws -> Set<Int64>
 }
 
 /// Completed calls, read (SPEC 5).
@@ -75,13 +77,19 @@ public protocol CallStore: Sendable {
 
     /// The organization's calls in progress as of the latest sequence number.
     func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot
+
+    /// Rung once new changes may be readable from the change log: after this process's commits, and
+    /// on PostgreSQL after any node's (the change stream's follower waits on it).
+    var changeBell: ChangeBell { get }
 }
 
 /// The change log of SPEC 8, read: any process may read it beside the servers that write it.
 public protocol ChangeLogStore: DatabaseStore {
-    /// The organization's changes after `sequence`, in sequence order, at most `limit`.
+    /// The changes after `sequence` visible to `organization` (all of them when it is nil), in
+    /// sequence order, at most `limit`. An advertiser also sees a change that moved one of its calls
+    /// away (`previousAdvertiserID`).
     func changes(
-        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+        after sequence: Int64, visibleTo organization: OrganizationRef?, limit: Int
     ) async throws
         -> [LoggedChange]
     /// Which sequence numbers the change log can still give.

@@ -40,6 +40,9 @@ extension DatabaseForwarding {
     public func token(hash: TokenHash) async throws -> TokenRecord? { try await database.token(hash: hash) }
     public func listTokens() async throws -> [TokenRecord] { try await database.listTokens() }
     public func revokeToken(id: Int64) async throws -> TokenRecord? { try await database.revokeToken(id: id) }
+    public func revokedTokens(among ids: [Int64]) async throws -> Set<Int64> {
+        try await database.revokedTokens(among: ids)
+    }
 
     public func forEachCompletedCall(
         _ filter: CompletedCallFilter, _ body: @escaping @Sendable (CallRecord) throws -> Void
@@ -48,7 +51,7 @@ extension DatabaseForwarding {
     }
 
     public func changes(
-        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+        after sequence: Int64, visibleTo organization: OrganizationRef?, limit: Int
     ) async throws
         -> [LoggedChange]
     {

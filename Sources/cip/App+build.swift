@@ -32,7 +32,8 @@ func buildApplication(
     let store = stores.store
     let clock: @Sendable () -> Timestamp = Timestamp.now
     let metrics = ServiceMetrics()
-    let services = APIServices(store: store, settings: configuration.settings, clock: clock, metrics: metrics)
+    let services = APIServices(
+        store: store, settings: configuration.settings, clock: clock, metrics: metrics, logger: logger)
     let maintenance = MaintenanceService(
         store: store, settings: configuration.retention, clock: clock, metrics: metrics, logger: logger)
     // The store's own services (PostgreSQL's pool and sequencer) run from the start; the rest wait
@@ -40,7 +41,8 @@ func buildApplication(
     let prepared = StartGate()
     let background: [any Service] =
         stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)].map(prepared.holding)
-    var stopFirst: [any Service] = []
+    // The streams end before the server stops: an open stream would hold its drain to the end.
+    var stopFirst: [any Service] = [prepared.holding(services.changeStreams)]
     if let rate = configuration.demoCallsPerSecond {
         // The simulator reaches the server the way a client on this machine would. It must stop
         // before the server does: a request it sends while the server closes can hang its client.

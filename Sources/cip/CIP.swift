@@ -7,7 +7,7 @@ struct CIP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cip",
         abstract: "Calls In Progress: the system of record for live calls.",
-        subcommands: [Serve.self, Admin.self, Simulate.self])
+        subcommands: [Serve.self, Admin.self, Simulate.self, Watch.self])
 }
 
 /// Runs the command line, printing failures as one line on stderr (SPEC 6).

@@ -49,7 +49,7 @@ struct DatabaseOption: ParsableArguments {
         let database = try PostgresDatabase(url: database, logger: logger, statementDeadline: statementDeadline)
         let store = PostgresCallStore(database: database)
         return ServingStores(
-            store: store, services: [database, store.sequencer], prepare: { try await database.migrate() })
+            store: store, services: store.services, prepare: { try await database.migrate() })
     }
 }
 

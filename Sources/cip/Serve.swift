@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIPChangeStream
 import CIPDomain
 import CIPHTTP
 import CIPOperations
@@ -99,7 +100,12 @@ struct Serve: AsyncParsableCommand {
     )
     var statementTimeout: DurationArgument = .environment("CIP_STATEMENT_TIMEOUT", else: "10s")
 
+    @Option(
+        help: "Open change streams per token on this node; one more is answered 429 (env CIP_MAX_STREAMS_PER_TOKEN).")
+    var maxStreamsPerToken: Int = Environment.value("CIP_MAX_STREAMS_PER_TOKEN").flatMap(Int.init) ?? 20
+
     func validate() throws {
+        guard maxStreamsPerToken > 0 else { throw ValidationError("--max-streams-per-token must be positive") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
@@ -130,7 +136,10 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServeConfiguration(
             host: host, port: port, database: database, logLevel: logger.logLevel,
             demoCallsPerSecond: demo ? demoRate : nil,
-            settings: APISettings(maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit), limits: limits,
+            settings: APISettings(
+                maxBodyBytes: maxBodyBytes, rateLimit: effectiveRateLimit,
+                streams: StreamLimits(maxStreamsPerToken: maxStreamsPerToken)),
+            limits: limits,
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
                 changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration))

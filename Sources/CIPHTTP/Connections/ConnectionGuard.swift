@@ -40,6 +40,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests whose answer has not ended yet.
     private var pendingResponses = 0
     private var responding = false
+    /// The answer being written is an event stream (SPEC 8), which only the server ends.
+    private var streaming = false
     private var keepAlive = true
     private var requestIsHTTP10 = false
     private var closeAfterResponse = false
@@ -118,7 +120,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if lingeringSince != nil { return }
+        // While an event stream is written, nothing its client sends is read by anyone above.
+        if lingeringSince != nil || (responding && streaming) { return }
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let head):
@@ -142,7 +145,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if lingeringSince != nil {
+        if lingeringSince != nil || (responding && streaming) {
             // Nobody above reads any more: keep reading so that the client's FIN is seen.
             context.read()
             return
@@ -151,7 +154,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if lingeringSince != nil, let event = event as? ChannelEvent, event == .inputClosed {
+        if lingeringSince != nil || (responding && streaming), let event = event as? ChannelEvent,
+            event == .inputClosed
+        {
+            // Remote half-closure is allowed, so a client's FIN arrives as this event, not as the
+            // channel's close: an event stream's client that closed its side has gone.
             context.close(promise: nil)
             return
         }
@@ -185,6 +192,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(var head):
             responding = true
+            streaming = head.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
+            if streaming {
+                // Read on, so that a client that leaves is noticed at once (the route reads nothing
+                // more); the connection closes with the stream, as what it sent meanwhile is dropped.
+                closeAfterResponse = true
+                context.read()
+            }
             // Answered before its body arrived (401, 413): the rest is not worth reading.
             if inbound != .betweenRequests || !keepAlive { closeAfterResponse = true }
             if closeAfterResponse {
@@ -198,6 +212,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: promise)
         case .end:
             responding = false
+            streaming = false
             pendingResponses = max(0, pendingResponses - 1)
             context.writeAndFlush(data, promise: promise)
             if closeAfterResponse {

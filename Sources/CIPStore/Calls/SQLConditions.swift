@@ -28,6 +28,12 @@ struct SQLConditions: Sendable {
         clauses.append("\(column) \(comparison) \(dialect.placeholder(values.count))")
     }
 
+    /// `… AND (a = ? OR b = ?)`, one value compared with several columns.
+    mutating func and(anyOf columns: [String], equal value: StoredValue) {
+        let tests = columns.map { "\($0) = \(bind(value))" }
+        clauses.append("(" + tests.joined(separator: " OR ") + ")")
+    }
+
     /// A placeholder for a value bound after the conditions' own (a LIMIT, say).
     mutating func bind(_ value: StoredValue) -> String {
         values.append(value)

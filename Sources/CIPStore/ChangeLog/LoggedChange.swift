@@ -7,22 +7,29 @@ public struct LoggedChange: Sendable, Hashable {
     public let transactionID: String
     public let networkID: Int64
     public let advertiserID: Int64?
+    /// Set when the change moved the call to another advertiser: the one it left, 0 when it had none.
+    public let previousAdvertiserID: Int64?
     /// SPEC 8's `changed`.
     public let changed: [String]
     /// The call object after the change, as JSON; an ended call's carries `call_end_time_utc` and `end_reason`.
     public let call: String
+    /// When the change was committed (its write's time on the service's clock).
+    public let committedAt: Timestamp
 
     public init(
         sequence: Int64, kind: CallChange.Kind, transactionID: String, networkID: Int64, advertiserID: Int64?,
-        changed: [String], call: String
+        previousAdvertiserID: Int64? = nil, changed: [String], call: String,
+        committedAt: Timestamp = Timestamp(milliseconds: 0)
     ) {
         self.sequence = sequence
         self.kind = kind
         self.transactionID = transactionID
         self.networkID = networkID
         self.advertiserID = advertiserID
+        self.previousAdvertiserID = previousAdvertiserID
         self.changed = changed
         self.call = call
+        self.committedAt = committedAt
     }
 }
 
@@ -57,16 +64,19 @@ struct ChangeRow: Sendable {
     let transactionID: String
     let networkID: Int64
     let advertiserID: Int64?
+    let previousAdvertiserID: Int64?
     let kind: String
     let changed: String
     let call: String
 
-    static let columns = "transaction_id, network_id, advertiser_id, kind, changed, call, committed_at"
+    static let columns =
+        "transaction_id, network_id, advertiser_id, previous_advertiser_id, kind, changed, call, committed_at"
 
     init(_ change: CallChange) {
         transactionID = change.call.transactionID
         networkID = change.call.networkID
         advertiserID = change.call.advertiserID
+        previousAdvertiserID = change.previousAdvertiserID
         kind = change.kind.rawValue
         var writer = JSONWriter()
         writer.value(.array(change.changed.map(JSONValue.string)))
@@ -88,20 +98,26 @@ struct ChangeRow: Sendable {
             sequence: try row.requiredInteger("sequence"), kind: kind,
             transactionID: try row.requiredText("transaction_id"),
             networkID: try row.requiredInteger("network_id"), advertiserID: try row.integer("advertiser_id"),
-            changed: changed, call: try row.requiredText("call"))
+            previousAdvertiserID: try row.integer("previous_advertiser_id"), changed: changed,
+            call: try row.requiredText("call"),
+            committedAt: Timestamp(milliseconds: try row.requiredInteger("committed_at")))
     }
 
-    static let selectColumns = "sequence, kind, transaction_id, network_id, advertiser_id, changed, call"
+    static let selectColumns =
+        "sequence, kind, transaction_id, network_id, advertiser_id, previous_advertiser_id, changed, call, committed_at"
 
-    /// An organization's changes after a sequence number, in order, at most `limit`.
+    /// An organization's changes after a sequence number (every organization's when it is nil), in
+    /// order, at most `limit`. An advertiser also sees a change that moved a call away from it.
     static func after(
-        _ dialect: SQLDialect, _ sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+        _ dialect: SQLDialect, _ sequence: Int64, visibleTo organization: OrganizationRef?, limit: Int
     ) -> (sql: String, values: [StoredValue]) {
         var conditions = SQLConditions(dialect)
         conditions.and("sequence", .integer(sequence), comparison: ">")
-        switch organization.type {
-        case .network: conditions.and("network_id", .integer(organization.id))
-        case .advertiser: conditions.and("advertiser_id", .integer(organization.id))
+        switch organization?.type {
+        case .network: conditions.and("network_id", .integer(organization!.id))
+        case .advertiser:
+            conditions.and(anyOf: ["advertiser_id", "previous_advertiser_id"], equal: .integer(organization!.id))
+        case nil: break
         }
         let limitPlaceholder = conditions.bind(.integer(Int64(limit)))
         return (

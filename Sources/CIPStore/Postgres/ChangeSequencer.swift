@@ -17,14 +17,16 @@ import ServiceLifecycle
 /// the records of a node that died before it could.
 public final class ChangeSequencer: Service, Sendable {
     private let database: PostgresDatabase
+    private let bell: ChangeBell
     private let pollInterval: Duration
     private let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
     /// At most this many records per round, so one round stays short after a long outage.
     static let roundLimit = 5000
 
-    init(database: PostgresDatabase, pollInterval: Duration = .milliseconds(250)) {
+    init(database: PostgresDatabase, bell: ChangeBell, pollInterval: Duration = .milliseconds(250)) {
         self.database = database
+        self.bell = bell
         self.pollInterval = pollInterval
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -47,7 +49,12 @@ public final class ChangeSequencer: Service, Sendable {
                 // A moment for more commits to arrive: under load one round (one commit) numbers many.
                 try? await Task.sleep(for: .milliseconds(5))
                 do {
-                    while try await self.stampRound() == Self.roundLimit {}
+                    var stamped = Self.roundLimit
+                    while stamped == Self.roundLimit {
+                        stamped = try await self.stampRound()
+                        // This node's streams need not wait for the notification's round trip.
+                        if stamped > 0 { self.bell.ring() }
+                    }
                 } catch {
                     // An outage: the next wake or poll tries again.
                     self.database.logger.debug("change sequencer round failed", metadata: ["error": "\(error)"])

@@ -67,6 +67,7 @@ struct PostgresCallRows {
         binds.append(changes.map(\.kind))
         binds.append(changes.map(\.changed))
         binds.append(changes.map(\.call))
+        binds.append(changes.map { $0.previousAdvertiserID ?? -1 })
         binds.append(committedAt.milliseconds)
         do {
             // Prepared once per connection: parsing and planning this statement costs more than running it.
@@ -97,10 +98,10 @@ struct PostgresCallRows {
                 ON CONFLICT DO NOTHING
                 RETURNING 1)
             INSERT INTO call_changes (\(ChangeRow.columns))
-            SELECT id, network, NULLIF(advertiser, 0), kind, changed, call, \(bind(10))
+            SELECT id, network, NULLIF(advertiser, 0), NULLIF(previous, -1), kind, changed, call, \(bind(11))
             FROM unnest(\(bind(4))::text[], \(bind(5))::bigint[], \(bind(6))::bigint[], \(bind(7))::text[],
-                \(bind(8))::text[], \(bind(9))::text[])
-                WITH ORDINALITY AS batch(id, network, advertiser, kind, changed, call, position)
+                \(bind(8))::text[], \(bind(9))::text[], \(bind(10))::bigint[])
+                WITH ORDINALITY AS batch(id, network, advertiser, kind, changed, call, previous, position)
             ORDER BY position
             """
     }()

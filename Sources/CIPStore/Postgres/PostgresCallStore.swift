@@ -9,20 +9,28 @@ import ServiceLifecycle
 public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
     public let sequencer: ChangeSequencer
+    /// Rings the change bell when another node numbers changes.
+    public let listener: ChangeListener
+    public let changeBell = ChangeBell()
 
     private let background = BackgroundTasks()
 
     public init(database: PostgresDatabase) {
         self.database = database
-        self.sequencer = ChangeSequencer(database: database)
+        self.sequencer = ChangeSequencer(database: database, bell: changeBell)
+        self.listener = ChangeListener(database: database, bell: changeBell)
     }
 
-    /// Runs the pool and the sequencer in tasks of their own until this store is released, for a
-    /// caller that has no `ServiceGroup` (tests).
+    /// The services that run beside the store: the pool, the sequencer, the listener.
+    public var services: [any Service] { [database, sequencer, listener] }
+
+    /// Runs the pool, the sequencer and the listener in tasks of their own until this store is
+    /// released, for a caller that has no `ServiceGroup` (tests).
     public func runUntilReleased() {
         database.runPoolUntilReleased()
-        let sequencer = self.sequencer
+        let (sequencer, listener) = (self.sequencer, self.listener)
         background.keep(Task { try? await sequencer.run() })
+        background.keep(Task { await listener.run() })
     }
 
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {

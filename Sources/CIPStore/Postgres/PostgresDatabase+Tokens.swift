@@ -44,6 +44,19 @@ extension PostgresDatabase: TokenStore {
         }
     }
 
+    public func revokedTokens(among ids: [Int64]) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await guarded { connection, _ in
+            var valid: Set<Int64> = []
+            for try await id in try await connection.query(
+                "SELECT id FROM tokens WHERE revoked_at IS NULL AND id = ANY(\(ids))", logger: self.logger
+            ).decode(Int64.self) {
+                valid.insert(id)
+            }
+            return Set(ids).subtracting(valid)
+        }
+    }
+
     public func revokeToken(id: Int64) async throws -> TokenRecord? {
         try await guarded { connection, _ in
             let now = Timestamp.now().milliseconds

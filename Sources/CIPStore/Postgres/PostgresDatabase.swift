@@ -106,7 +106,7 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
     }
 
     public func changes(
-        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+        after sequence: Int64, visibleTo organization: OrganizationRef?, limit: Int
     ) async throws
         -> [LoggedChange]
     {

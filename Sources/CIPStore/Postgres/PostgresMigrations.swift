@@ -88,5 +88,16 @@ enum PostgresMigrations {
                 "INSERT INTO change_log (id, last_sequence, purged_through) VALUES (1, 0, 0)",
             ]
         ),
+        (
+            "v3-change-previous-advertiser",
+            [
+                // A change that moves a call between advertisers names the one it left, 0 for none (SPEC 8).
+                "ALTER TABLE call_changes ADD COLUMN previous_advertiser_id BIGINT",
+                """
+                CREATE INDEX call_changes_previous_advertiser ON call_changes (previous_advertiser_id, sequence)
+                    WHERE previous_advertiser_id IS NOT NULL
+                """,
+            ]
+        ),
     ]
 }

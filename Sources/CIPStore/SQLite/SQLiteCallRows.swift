@@ -82,13 +82,14 @@ struct SQLiteCallRows {
                     sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
                 arguments: [changes.count]) ?? 0
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var sequence = last - Int64(changes.count)
         for change in changes {
             sequence += 1
             let row = ChangeRow(change)
             try insert.execute(arguments: [
-                sequence, row.transactionID, row.networkID, row.advertiserID, row.kind, row.changed, row.call,
+                sequence, row.transactionID, row.networkID, row.advertiserID, row.previousAdvertiserID, row.kind,
+                row.changed, row.call,
                 committedAt.milliseconds,
             ])
         }

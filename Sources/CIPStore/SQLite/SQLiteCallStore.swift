@@ -12,6 +12,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     public let database: SQLiteDatabase
     private let servingLock: ServingLock
     private let live = LiveCallIndex()
+    public let changeBell = ChangeBell()
 
     init(database: SQLiteDatabase, servingLock: ServingLock) async throws {
         self.database = database
@@ -117,14 +118,17 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     private func commit<T: Sendable>(
         _ decide: @escaping @Sendable (SQLiteCallRows) throws -> (T, CallWrite, Timestamp)
     ) async throws -> T {
-        let live = self.live
+        let (live, bell) = (self.live, changeBell)
         return try await database.write { db in
             let rows = SQLiteCallRows(db: db)
             let (result, write, committedAt) = try decide(rows)
             guard !write.isEmpty else { return result }
             let sequence = try rows.apply(write, committedAt: committedAt)
-            let upserts = write.upserts
-            db.afterNextTransaction(onCommit: { _ in live.commit(upserts, sequence: sequence) })
+            let (upserts, changed) = (write.upserts, !write.changes.isEmpty)
+            db.afterNextTransaction(onCommit: { _ in
+                live.commit(upserts, sequence: sequence)
+                if changed { bell.ring() }
+            })
             return result
         }
     }

@@ -43,6 +43,17 @@ extension SQLiteDatabase: TokenStore {
         }
     }
 
+    public func revokedTokens(among ids: [Int64]) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        return try await read { db in
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let valid = try Int64.fetchSet(
+                db, sql: "SELECT id FROM tokens WHERE revoked_at IS NULL AND id IN (\(placeholders))",
+                arguments: StatementArguments(ids))
+            return Set(ids).subtracting(valid)
+        }
+    }
+
     public func revokeToken(id: Int64) async throws -> TokenRecord? {
         try await write { db in
             try db.execute(

@@ -74,7 +74,7 @@ public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
     }
 
     public func changes(
-        after sequence: Int64, visibleTo organization: OrganizationRef, limit: Int
+        after sequence: Int64, visibleTo organization: OrganizationRef?, limit: Int
     ) async throws
         -> [LoggedChange]
     {

@@ -131,6 +131,15 @@ enum SQLiteMigrations {
                     INSERT INTO change_log (id, last_sequence, purged_through) VALUES (1, 0, 0);
                     """)
         }
+        migrator.registerMigration("v6-change-previous-advertiser") { db in
+            // A change that moves a call between advertisers names the one it left, 0 for none (SPEC 8).
+            try db.execute(
+                sql: """
+                    ALTER TABLE call_changes ADD COLUMN previous_advertiser_id INTEGER;
+                    CREATE INDEX call_changes_previous_advertiser ON call_changes (previous_advertiser_id, sequence)
+                        WHERE previous_advertiser_id IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,73 @@
+import CIPDomain
+import CIPStore
+import NIOCore
+
+/// The bytes of SPEC 8's Server-Sent Events.
+enum StreamFrames {
+    /// Sent first: how long a browser's `EventSource` waits before it reconnects.
+    static let retry = ByteBuffer(string: "retry: 1000\n\n")
+    static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
+
+    /// `event: snapshot`: the organization's calls as of `snapshot.sequence`.
+    static func snapshot(_ snapshot: ChangeSnapshot) -> ByteBuffer {
+        var writer = JSONWriter(capacity: snapshot.calls.reduce(64) { $0 + $1.bytes.count + 1 })
+        writer.beginObject()
+        writer.key("sequence")
+        writer.integer(snapshot.sequence)
+        writer.key("current_calls")
+        writer.beginArray()
+        for call in snapshot.calls { writer.callObject(call) }
+        writer.endArray()
+        writer.endObject()
+        return frame(event: "snapshot", id: snapshot.sequence, data: writer.bytes)
+    }
+
+    /// `event: call_bridged | call_updated | call_ended` with SPEC 8's data.
+    static func change(_ change: LoggedChange) -> ByteBuffer {
+        var writer = JSONWriter(capacity: change.call.utf8.count + 128)
+        writer.beginObject()
+        writer.key("sequence")
+        writer.integer(change.sequence)
+        writer.key("type")
+        writer.string(change.kind.rawValue)
+        writer.key("call")
+        writer.callObject(CallObjectJSON(json: Array(change.call.utf8)))
+        writer.key("changed")
+        writer.beginArray()
+        for part in change.changed { writer.string(part) }
+        writer.endArray()
+        writer.endObject()
+        return frame(event: change.kind.rawValue, id: change.sequence, data: writer.bytes)
+    }
+
+    /// `event: reset`, followed by a fresh snapshot: the stream cannot continue from where it was.
+    static func reset(_ reason: String) -> ByteBuffer {
+        frame(event: "reset", id: nil, data: reasonData(reason))
+    }
+
+    /// `event: overflow`, before the stream is closed: the client resumes with `Last-Event-ID`.
+    static func overflow(_ reason: String) -> ByteBuffer {
+        frame(event: "overflow", id: nil, data: reasonData(reason))
+    }
+
+    private static func reasonData(_ reason: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64)
+        writer.beginObject()
+        writer.key("reason")
+        writer.string(reason)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// One event. JSON written by `JSONWriter` holds no raw line break, so `data` is one line.
+    private static func frame(event: String, id: Int64?, data: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(data.count + 64)
+        buffer.writeString("event: \(event)\n")
+        if let id { buffer.writeString("id: \(id)\n") }
+        buffer.writeString("data: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+}
