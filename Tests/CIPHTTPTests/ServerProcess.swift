@@ -65,11 +65,12 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(database: String, arguments: [String] = []) throws {
-        port = try Self.freePort()
+    /// Starts `cip serve` on `port`, or on a free one: a restarted server takes its predecessor's.
+    init(database: String, arguments: [String] = [], port: Int? = nil) throws {
+        self.port = try port ?? Self.freePort()
         process.executableURL = CIPBinary.url
         process.arguments =
-            ["serve", "--port", String(port), "--database", database, "--log-level", "warning"] + arguments
+            ["serve", "--port", String(self.port), "--database", database, "--log-level", "warning"] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
     }
