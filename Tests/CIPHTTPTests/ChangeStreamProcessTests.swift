@@ -2,6 +2,7 @@ import CIPDomain
 import CIPStreamClient
 import CIPTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -174,5 +175,148 @@ struct ChangeStreamProcessTests {
         #expect(await server.waitForExit() == 0)
         let took = ContinuousClock.now - signalled
         #expect(took < .seconds(5), "the server took \(took) to stop")
+    }
+
+    /// The reference client of SPEC 8's guarantee: it applies the snapshot and every event, drops its
+    /// connection at random moments and reconnects with its last id (on PostgreSQL to the other node
+    /// each time), while `cip simulate` drives traffic for 65 s and the server is `kill -9`ed and
+    /// restarted twice. It must end holding exactly what `current_calls` lists; the mirror refuses
+    /// any change missed (an update of a call it does not hold), repeated or out of order.
+    @Test(arguments: StoreBackend.available) func aReferenceClientEndsHoldingExactlyTheCallsInProgress(
+        _ backend: StoreBackend
+    ) async throws {
+        let setup = try await Self.setUp(backend)
+        let nodeCount = backend == .sqlite ? 1 : 2
+        var nodes = try (0..<nodeCount).map { _ in try ServerProcess(database: setup.database) }
+        defer { for node in nodes { node.kill(SIGKILL) } }
+        for node in nodes { try await node.waitUntilUp() }
+        let urls = nodes.map(\.baseURL)
+        // Traffic through every node.
+        let simulators = try urls.map { url in
+            let simulator = Process()
+            simulator.executableURL = CIPBinary.url
+            simulator.arguments = [
+                "simulate", "--url", url, "--token", setup.telephonyToken, "--network", String(setup.network),
+                "--rate", String(8 / nodeCount), "--median-call-length", "20s", "--duration", "65s",
+            ]
+            simulator.standardOutput = FileHandle.nullDevice
+            simulator.standardError = FileHandle.nullDevice
+            try simulator.run()
+            return simulator
+        }
+        defer { for simulator in simulators where simulator.isRunning { simulator.terminate() } }
+
+        let client = ReferenceClient(
+            targets: urls.map {
+                StreamTarget(
+                    baseURL: $0, token: setup.readToken, organizationType: "network", organizationID: setup.network)
+            })
+        let following = Task { try await client.follow() }
+        // Two crashes: on PostgreSQL one of each node.
+        for crash in 0..<2 {
+            try await Task.sleep(for: .seconds(20))
+            let index = crash % nodeCount
+            nodes[index].kill(SIGKILL)
+            _ = await nodes[index].waitForExit()
+            nodes[index] = try ServerProcess(database: setup.database, port: nodes[index].port)
+            try await nodes[index].waitUntilUp()
+        }
+        for simulator in simulators {
+            while simulator.isRunning { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        client.stop()
+        try await following.value
+
+        // Quiet now: the client resumes once more and must converge on current_calls exactly.
+        let listURL =
+            "\(urls[0])/api/2022-08-01/calls_in_progress/current_calls.json?\(setup.streamQuery)"
+        let (status, listed) = try await HTTP.send("GET", listURL, token: setup.readToken)
+        #expect(status == 200)
+        let current = listed["current_calls"]?.arrayValue ?? []
+        try await client.converge(to: current)
+        let report = client.report
+        print(
+            "reference client (\(backend)): \(report.applied) events applied over \(report.connections) "
+                + "connections, \(report.snapshots) snapshot(s), \(current.count) calls in progress at the end")
+        #expect(current.count > 50)
+        #expect(report.applied > 1000)
+        #expect(report.connections > 20)
+    }
+}
+
+/// SPEC 8's reference client: a mirror kept from the stream over many short connections.
+final class ReferenceClient: Sendable {
+    let targets: [StreamTarget]
+    private let state = Mutex<State>(State())
+
+    struct State {
+        var mirror = CallsMirror()
+        var stopped = false
+        var report = Report()
+    }
+
+    struct Report {
+        var applied = 0
+        var connections = 0
+        var snapshots = 0
+    }
+
+    init(targets: [StreamTarget]) {
+        self.targets = targets
+    }
+
+    var report: Report { state.withLock { $0.report } }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+    }
+
+    /// Connects, reads for a random moment, drops the connection, and again, until stopped; each time
+    /// to the next target, resuming after the last change applied. Throws when the stream breaks its
+    /// guarantee.
+    func follow() async throws {
+        var next = 0
+        while !state.withLock({ $0.stopped }) {
+            let target = targets[next % targets.count]
+            next += 1
+            try await read(target, for: .milliseconds(Int.random(in: 200...3000)))
+        }
+    }
+
+    /// Reads from the first target until the mirror holds exactly `current` (keyed by transaction id).
+    func converge(to current: [JSONValue]) async throws {
+        let expected = Dictionary(
+            uniqueKeysWithValues: current.map { ($0.objectValue?["transaction_id"]?.stringValue ?? "", $0) })
+        let deadline = ContinuousClock.now + .seconds(30)
+        while state.withLock({ $0.mirror.calls }) != expected {
+            guard ContinuousClock.now < deadline else {
+                let held = state.withLock { $0.mirror.calls }
+                let onlyHeld = Array(Set(held.keys).subtracting(expected.keys).sorted().prefix(5))
+                let onlyListed = Array(Set(expected.keys).subtracting(held.keys).sorted().prefix(5))
+                let differing = expected.keys.filter { held[$0] != nil && held[$0] != expected[$0] }.count
+                Issue.record(
+                    "the mirror holds \(held.count) calls, current_calls \(expected.count); only held: \(onlyHeld), only listed: \(onlyListed), \(differing) differ"
+                )
+                return
+            }
+            try await read(targets[0], for: .seconds(1))
+        }
+    }
+
+    private func read(_ target: StreamTarget, for window: Duration) async throws {
+        let resumeAfter = state.withLock { $0.mirror.awaitingSnapshot ? nil : $0.mirror.lastSequence }
+        let stream = TestStream(target, lastEventID: resumeAfter)
+        defer { stream.close() }
+        state.withLock { $0.report.connections += 1 }
+        let until = ContinuousClock.now + window
+        while ContinuousClock.now < until {
+            // A server that is down or restarting: the window passes without events.
+            guard let event = try? await stream.next(within: until - ContinuousClock.now) else { break }
+            try state.withLock { state in
+                let applied = try state.mirror.apply(event)
+                if case .snapshot = applied { state.report.snapshots += 1 }
+                if case .change = applied { state.report.applied += 1 }
+            }
+        }
     }
 }

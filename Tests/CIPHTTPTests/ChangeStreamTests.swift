@@ -261,6 +261,21 @@ struct ChangeStreamTests {
         }
     }
 
+    @Test func aQuietStreamSendsKeepAliveComments() async throws {
+        var settings = APISettings()
+        settings.streams.keepAlive = .milliseconds(300)
+        try await withStreams(.sqlite, settings: settings) { streams in
+            let connection = try RawConnection(port: streams.port)
+            connection.send(
+                "GET \(base)/calls_in_progress/stream?\(streams.api.networkA) HTTP/1.1\r\nHost: x\r\nAuthorization: \(streams.world.tokens.networkARead)\r\n\r\n"
+            )
+            let received = connection.read(until: ": keep-alive\n\n", timeout: .seconds(5))
+            #expect(received.text.contains("event: snapshot"))
+            #expect(received.text.contains(": keep-alive\n\n"))
+            #expect(!received.timedOut)
+        }
+    }
+
     @Test(arguments: StoreBackend.available) func aTokenHasAtMostItsCapOfStreamsOnANode(
         _ backend: StoreBackend
     ) async throws {

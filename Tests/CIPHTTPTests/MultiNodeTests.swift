@@ -1,4 +1,5 @@
 import CIPDomain
+import CIPStreamClient
 import CIPTestSupport
 import Foundation
 import Testing
@@ -95,6 +96,28 @@ struct MultiNodeTests {
         #expect(try await cluster.find("&external_unique_id=set-on-b", via: 0).count == 1)
         // The same event through the other node is a duplicate: idempotency holds across nodes.
         #expect(try await cluster.bridge("VIA-A", via: 1) == "duplicate")
+    }
+
+    /// SPEC 8: a change committed through one node reaches the streams of the other, and both nodes'
+    /// streams give it the same sequence number.
+    @Test func aChangeThroughEitherNodeReachesTheStreamsOfBoth() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stop() }
+        let streams = cluster.nodes.map { node in
+            TestStream(
+                StreamTarget(
+                    baseURL: node.baseURL, token: cluster.orgToken, organizationType: "network",
+                    organizationID: cluster.network))
+        }
+        defer { for stream in streams { stream.close() } }
+        for stream in streams { _ = try await stream.expect("snapshot") }
+        for (index, node) in [0, 1, 0].enumerated() {
+            #expect(try await cluster.bridge("N\(index)", via: node) == "applied")
+            var seen: [JSONValue] = []
+            for stream in streams { seen.append(try await stream.expect("call_bridged", within: .seconds(5))) }
+            #expect(seen.allSatisfy { $0["call"]?["transaction_id"]?.stringValue == "N\(index)" })
+            #expect(seen[0]["sequence"] != nil && seen[0]["sequence"] == seen[1]["sequence"])
+        }
     }
 
     @Test func twentyClaimsOfOneExternalIDAcrossBothNodesHaveOneWinner() async throws {

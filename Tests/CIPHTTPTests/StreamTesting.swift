@@ -12,8 +12,9 @@ import Testing
 /// them.
 struct StreamTester: Sendable {
     let api: APITester
-    let baseURL: String
+    let port: Int
     let services: APIServices
+    var baseURL: String { "http://127.0.0.1:\(port)" }
     var world: Fixture { api.world }
 
     func target(_ type: String, _ id: Int64, token: String) -> StreamTarget {
@@ -141,7 +142,7 @@ func withStreams(
     try await app.test(.live) { client in
         try await test(
             StreamTester(
-                api: APITester(client: client, world: world), baseURL: "http://127.0.0.1:\(client.port!)",
+                api: APITester(client: client, world: world), port: client.port!,
                 services: services))
     }
 }
