@@ -111,6 +111,11 @@ public final class OpenStream: Sendable {
                 return true
             }
             let page = try await streams.store.changes(after: position, visibleTo: organization, limit: 500)
+            // Retention may have purged changes after `position` meanwhile: the page would skip them.
+            if try await streams.store.changeLogBounds().purgedThrough > position {
+                try await writer.send(StreamFrames.reset("last_event_id is not in the change log"))
+                return false
+            }
             guard !page.isEmpty else {
                 // Nothing the organization may see up to the log's end; the live queue has the rest.
                 position = max(position, head)
