@@ -269,7 +269,7 @@ struct ChangeStreamTests {
             connection.send(
                 "GET \(base)/calls_in_progress/stream?\(streams.api.networkA) HTTP/1.1\r\nHost: x\r\nAuthorization: \(streams.world.tokens.networkARead)\r\n\r\n"
             )
-            let received = connection.read(until: ": keep-alive\n\n", timeout: .seconds(5))
+            let received = connection.read(until: ": keep-alive\n\n", timeout: .seconds(20))
             #expect(received.text.contains("event: snapshot"))
             #expect(received.text.contains(": keep-alive\n\n"))
             #expect(!received.timedOut)
