@@ -71,6 +71,13 @@ struct ChangeStreamTests {
             let sequences = [updated, status, bridged, ended].compactMap { $0["sequence"]?.positiveID }
             #expect(sequences.count == 4 && sequences.first! > start && sequences == sequences.sorted())
             #expect(Set(sequences).count == 4)
+
+            // /metrics counts the open stream, the events sent and how long they took from commit.
+            let metrics = streams.services.metrics.render()
+            #expect(MetricsTests.value(metrics, "cip_streams_open") == 1)
+            #expect(MetricsTests.value(metrics, "cip_stream_events_sent_total") == 4)
+            #expect((MetricsTests.value(metrics, "cip_stream_delivery_seconds_count") ?? 0) >= 1)
+            #expect(MetricsTests.value(metrics, "cip_stream_overflows_total") == 0)
         }
     }
 
