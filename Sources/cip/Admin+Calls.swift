@@ -76,7 +76,7 @@ final class LineWriter: Sendable {
     }
 
     private func flush(_ state: inout State) {
-        FileHandle.standardOutput.write(Data(state.buffer))
+        StandardOutput.write(Data(state.buffer))
         state.buffer.removeAll(keepingCapacity: true)
         if showProgress { FileHandle.standardError.write(Data("\rexported \(state.count) calls".utf8)) }
     }

@@ -51,7 +51,7 @@ func buildApplication(
             prepared.holding(
                 DemoTraffic(
                     store: store, baseURL: "http://\(host):\(configuration.port)", callsPerSecond: rate,
-                    logger: logger, say: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })))
+                    logger: logger, say: { StandardOutput.bestEffort($0 + "\n") })))
     }
     var app = Application(
         router: buildRouter(services: services),

@@ -47,11 +47,11 @@ struct Simulate: AsyncParsableCommand {
         let intro = String(
             format: "simulating %.1f calls/s, mean call %.0f s: about %.0f calls in progress\n", rate,
             settings.meanCallSeconds, settings.expectedLiveCalls)
-        FileHandle.standardOutput.write(Data(intro.utf8))
+        StandardOutput.write(intro)
         let simulator = Simulator(
             url: URL(string: url)!, token: token, settings: settings, logger: logger,
             onTerminal: isatty(STDOUT_FILENO) == 1,
-            write: { text in FileHandle.standardOutput.write(Data(text.utf8)) })
+            write: { text in StandardOutput.write(text) })
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: simulator, successTerminationBehavior: .gracefullyShutdownGroup)],

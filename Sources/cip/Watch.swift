@@ -103,10 +103,10 @@ private struct WatchOutput: Sendable {
         var out = onTerminal ? "\r\u{1B}[K" : ""
         out += text + "\n"
         if onTerminal, let count { out += "calls in progress: \(count)" }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        StandardOutput.write(out)
     }
 
     func finish() {
-        if onTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
+        if onTerminal { StandardOutput.write("\n") }
     }
 }

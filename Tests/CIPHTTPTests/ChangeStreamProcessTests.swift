@@ -236,6 +236,41 @@ struct ChangeStreamProcessTests {
         #expect(watch.terminationStatus == 0)
     }
 
+    /// `cip watch | head`: once the reader of its output has gone, the next change ends it with
+    /// status 0 (Foundation's `FileHandle.write` would trap on the broken pipe).
+    @Test func cipWatchEndsQuietlyWhenItsReaderGoes() async throws {
+        let setup = try await Self.setUp(.sqlite)
+        let server = try ServerProcess(database: setup.database)
+        defer { server.kill(SIGKILL) }
+        try await server.waitUntilUp()
+        let watch = Process()
+        watch.executableURL = CIPBinary.url
+        watch.arguments = [
+            "watch", "--url", server.baseURL, "--organization-type", "network", "--id", String(setup.network),
+        ]
+        watch.environment = ["CIP_TOKEN": setup.readToken]
+        let output = Pipe()
+        watch.standardOutput = output
+        try watch.run()
+        defer { if watch.isRunning { watch.terminate() } }
+        var first = Data()
+        while !String(decoding: first, as: UTF8.self).contains("snapshot at") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            first += data
+        }
+        try output.fileHandleForReading.close()
+        let event =
+            #"{"event":"call_bridged","transaction_id":"H1","network_id":\#(setup.network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+        _ = try await HTTP.send(
+            "POST", "\(server.baseURL)/api/2022-08-01/telephony/call_events.json", token: setup.telephonyToken,
+            body: event)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while watch.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!watch.isRunning)
+        #expect(watch.terminationReason == .exit && watch.terminationStatus == 0)
+    }
+
     /// The reference client of SPEC 8's guarantee: it applies the snapshot and every event, drops its
     /// connection at random moments and reconnects with its last id (on PostgreSQL to the other node
     /// each time), while `cip simulate` drives traffic for 65 s and the server is `kill -9`ed and
