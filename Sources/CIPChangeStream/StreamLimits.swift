@@ -18,7 +18,7 @@ public struct StreamLimits: Sendable {
     public init(
         maxStreamsPerToken: Int = 20, maxPending: Int = 10_000, maxLag: Duration = .seconds(30),
         keepAlive: Duration = .seconds(15), pollInterval: Duration = .milliseconds(500),
-        sweepInterval: Duration = .milliseconds(250), recentChanges: Int = 16_384
+        sweepInterval: Duration = .milliseconds(100), recentChanges: Int = 16_384
     ) {
         self.maxStreamsPerToken = maxStreamsPerToken
         self.maxPending = maxPending
