@@ -2,7 +2,6 @@ import CIPDomain
 import CIPStreamClient
 import CIPTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -177,100 +176,6 @@ struct ChangeStreamProcessTests {
         #expect(took < .seconds(5), "the server took \(took) to stop")
     }
 
-    /// `cip watch` prints the snapshot as a count and one line per change, and after the server is
-    /// killed and restarted it resumes by itself after the last change it printed.
-    @Test func cipWatchPrintsEachChangeAndResumesAfterARestart() async throws {
-        let setup = try await Self.setUp(.sqlite)
-        var server = try ServerProcess(database: setup.database)
-        defer { server.kill(SIGKILL) }
-        try await server.waitUntilUp()
-        let watch = Process()
-        watch.executableURL = CIPBinary.url
-        watch.arguments = [
-            "watch", "--url", server.baseURL, "--organization-type", "network", "--id", String(setup.network),
-        ]
-        watch.environment = ["CIP_TOKEN": setup.readToken]
-        let output = Pipe()
-        watch.standardOutput = output
-        try watch.run()
-        defer { if watch.isRunning { watch.terminate() } }
-        let printed = Printed()
-        let handle = output.fileHandleForReading
-        Thread.detachNewThread {
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { return }
-                printed.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
-        }
-        func waitFor(_ text: String) async throws {
-            let deadline = ContinuousClock.now + .seconds(15)
-            while !printed.text.withLock({ $0.contains(text) }) {
-                guard ContinuousClock.now < deadline else {
-                    throw TestFailure(
-                        "cip watch did not print \"\(text)\"; it printed:\n\(printed.text.withLock { $0 })")
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        func bridge(_ id: String) async throws {
-            let event =
-                #"{"event":"call_bridged","transaction_id":"\#(id)","network_id":\#(setup.network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
-            _ = try await HTTP.send(
-                "POST", "\(server.baseURL)/api/2022-08-01/telephony/call_events.json", token: setup.telephonyToken,
-                body: event)
-        }
-        try await waitFor("snapshot at 0: 0 calls in progress")
-        try await bridge("W1")
-        try await waitFor("1 call_bridged W1")
-        server.kill(SIGKILL)
-        _ = await server.waitForExit()
-        server = try ServerProcess(database: setup.database, port: server.port)
-        try await server.waitUntilUp()
-        try await waitFor("resuming after 1")
-        try await bridge("W2")
-        try await waitFor("2 call_bridged W2")
-        #expect(printed.text.withLock { $0.components(separatedBy: "snapshot at").count } == 2)
-        watch.interrupt()
-        while watch.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(watch.terminationStatus == 0)
-    }
-
-    /// `cip watch | head`: once the reader of its output has gone, the next change ends it with
-    /// status 0 (Foundation's `FileHandle.write` would trap on the broken pipe).
-    @Test func cipWatchEndsQuietlyWhenItsReaderGoes() async throws {
-        let setup = try await Self.setUp(.sqlite)
-        let server = try ServerProcess(database: setup.database)
-        defer { server.kill(SIGKILL) }
-        try await server.waitUntilUp()
-        let watch = Process()
-        watch.executableURL = CIPBinary.url
-        watch.arguments = [
-            "watch", "--url", server.baseURL, "--organization-type", "network", "--id", String(setup.network),
-        ]
-        watch.environment = ["CIP_TOKEN": setup.readToken]
-        let output = Pipe()
-        watch.standardOutput = output
-        try watch.run()
-        defer { if watch.isRunning { watch.terminate() } }
-        var first = Data()
-        while !String(decoding: first, as: UTF8.self).contains("snapshot at") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            first += data
-        }
-        try output.fileHandleForReading.close()
-        let event =
-            #"{"event":"call_bridged","transaction_id":"H1","network_id":\#(setup.network),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
-        _ = try await HTTP.send(
-            "POST", "\(server.baseURL)/api/2022-08-01/telephony/call_events.json", token: setup.telephonyToken,
-            body: event)
-        let deadline = ContinuousClock.now + .seconds(15)
-        while watch.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(!watch.isRunning)
-        #expect(watch.terminationReason == .exit && watch.terminationStatus == 0)
-    }
-
     /// The reference client of SPEC 8's guarantee: it applies the snapshot and every event, drops its
     /// connection at random moments and reconnects with its last id (on PostgreSQL to the other node
     /// each time), while `cip simulate` drives traffic for 65 s and the server is `kill -9`ed and
@@ -335,87 +240,5 @@ struct ChangeStreamProcessTests {
         #expect(current.count > 50)
         #expect(report.applied > 1000)
         #expect(report.connections > 20)
-    }
-}
-
-/// What a child process printed, read on a thread of its own.
-final class Printed: Sendable {
-    let text = Mutex("")
-}
-
-/// SPEC 8's reference client: a mirror kept from the stream over many short connections.
-final class ReferenceClient: Sendable {
-    let targets: [StreamTarget]
-    private let state = Mutex<State>(State())
-
-    struct State {
-        var mirror = CallsMirror()
-        var stopped = false
-        var report = Report()
-    }
-
-    struct Report {
-        var applied = 0
-        var connections = 0
-        var snapshots = 0
-    }
-
-    init(targets: [StreamTarget]) {
-        self.targets = targets
-    }
-
-    var report: Report { state.withLock { $0.report } }
-
-    func stop() {
-        state.withLock { $0.stopped = true }
-    }
-
-    /// Connects, reads for a random moment, drops the connection, and again, until stopped; each time
-    /// to the next target, resuming after the last change applied. Throws when the stream breaks its
-    /// guarantee.
-    func follow() async throws {
-        var next = 0
-        while !state.withLock({ $0.stopped }) {
-            let target = targets[next % targets.count]
-            next += 1
-            try await read(target, for: .milliseconds(Int.random(in: 200...3000)))
-        }
-    }
-
-    /// Reads from the first target until the mirror holds exactly `current` (keyed by transaction id).
-    func converge(to current: [JSONValue]) async throws {
-        let expected = Dictionary(
-            uniqueKeysWithValues: current.map { ($0.objectValue?["transaction_id"]?.stringValue ?? "", $0) })
-        let deadline = ContinuousClock.now + .seconds(30)
-        while state.withLock({ $0.mirror.calls }) != expected {
-            guard ContinuousClock.now < deadline else {
-                let held = state.withLock { $0.mirror.calls }
-                let onlyHeld = Array(Set(held.keys).subtracting(expected.keys).sorted().prefix(5))
-                let onlyListed = Array(Set(expected.keys).subtracting(held.keys).sorted().prefix(5))
-                let differing = expected.keys.filter { held[$0] != nil && held[$0] != expected[$0] }.count
-                Issue.record(
-                    "the mirror holds \(held.count) calls, current_calls \(expected.count); only held: \(onlyHeld), only listed: \(onlyListed), \(differing) differ"
-                )
-                return
-            }
-            try await read(targets[0], for: .seconds(1))
-        }
-    }
-
-    private func read(_ target: StreamTarget, for window: Duration) async throws {
-        let resumeAfter = state.withLock { $0.mirror.awaitingSnapshot ? nil : $0.mirror.lastSequence }
-        let stream = TestStream(target, lastEventID: resumeAfter)
-        defer { stream.close() }
-        state.withLock { $0.report.connections += 1 }
-        let until = ContinuousClock.now + window
-        while ContinuousClock.now < until {
-            // A server that is down or restarting: the window passes without events.
-            guard let event = try? await stream.next(within: until - ContinuousClock.now) else { break }
-            try state.withLock { state in
-                let applied = try state.mirror.apply(event)
-                if case .snapshot = applied { state.report.snapshots += 1 }
-                if case .change = applied { state.report.applied += 1 }
-            }
-        }
     }
 }
