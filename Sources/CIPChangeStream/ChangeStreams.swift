@@ -90,6 +90,22 @@ public final class ChangeStreams: Service, Sendable {
     }
 
     private func readNewChanges() async throws {
+        // With no stream open, nobody needs the changes: move past them without reading or framing
+        // them (the feed's path and the node's memory pay nothing). A stream that opens later catches
+        // up from the log; the check is made under the lock that registers streams, so none can open
+        // in between and miss what is skipped.
+        if state.withLock({ $0.open == 0 }) {
+            let latest = try await store.changeLogBounds().latest
+            let skipped = state.withLock { state -> Bool in
+                guard state.open == 0 else { return false }
+                if latest > (state.head ?? 0) {
+                    state.head = latest
+                    state.recent.removeAll()
+                }
+                return true
+            }
+            if skipped { return }
+        }
         let pageSize = 1000
         while let head = state.withLock({ $0.head }) {
             let page = try await store.changes(after: head, visibleTo: nil, limit: pageSize)
