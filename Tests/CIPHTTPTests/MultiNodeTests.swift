@@ -219,13 +219,16 @@ struct PostgresOutageTests {
         #expect(try await HTTP.send("GET", "\(node.baseURL)/ready").0 == 503)
         // Once the node knows the database is down it answers at once (issue 9, item 9), not after
         // the 5 s lease deadline, which every request waited before. "At once" is measured by the
-        // crash campaign (RELIABILITY.md); here the bound only tells the two apart, with room for a
-        // machine loaded by the rest of the suite.
+        // crash campaign (RELIABILITY.md); here the bound only tells the two apart: without the
+        // breaker every answer takes the deadline, so the median is judged, and one answer held up
+        // by a machine loaded with the rest of the suite (9 s once in CI) does not fail the test.
+        var waits: [Duration] = []
         for _ in 0..<5 {
             let started = ContinuousClock.now
             #expect(try await HTTP.send("GET", list, token: org).0 == 503)
-            #expect(ContinuousClock.now - started < .seconds(4))
+            waits.append(ContinuousClock.now - started)
         }
+        #expect(waits.sorted()[2] < .seconds(4), "waits: \(waits)")
         #expect(try await HTTP.send("GET", "\(node.baseURL)/health").0 == 200)
 
         try Self.shell("CIP_TEST_OUTAGE_START")
