@@ -75,9 +75,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CIPWallboard",
+            resources: [
+                .embedInCode("Page/index.html"),
+                .embedInCode("Page/wallboard.css"),
+                .embedInCode("Page/wallboard.js"),
+                .embedInCode("Page/favicon.svg"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CIPHTTP",
             dependencies: [
                 "CIPDomain",
+                "CIPWallboard",
                 "CIPStore",
                 "CIPOperations",
                 "CIPChangeStream",
@@ -157,6 +168,7 @@ let package = Package(
                 "CIPSimulator",
                 "CIPStreamClient",
                 "CIPChangeStream",
+                "CIPWallboard",
                 "cip",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -12,10 +12,16 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
     let calls = CallsController(services: services)
     let telephony = TelephonyController(services: services)
     let stream = StreamController(services: services)
+    let wallboard = WallboardController()
     var routes = RouteTable()
     routes.add("/health", .get, health.health)
     routes.add("/ready", .get, health.ready)
     routes.add("/metrics", .get, health.metrics)
+    // SPEC 10: the wallboard page and the three files it loads, all compiled into the binary.
+    routes.add("/", .get, wallboard.file)
+    routes.add("/wallboard.css", .get, wallboard.file)
+    routes.add("/wallboard.js", .get, wallboard.file)
+    routes.add("/favicon.svg", .get, wallboard.file)
     // The version is part of each path rather than a parameter: an unknown version matches no route
     // and is answered 404 before anything else is looked at (SPEC 2.5), and matching costs less.
     for suffix in [".json", ""] {

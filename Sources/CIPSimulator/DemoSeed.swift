@@ -70,6 +70,10 @@ public struct DemoSeed: Sendable, Equatable {
 
             cip demo: a network with \(advertisers.count) advertisers and simulated live calls.
 
+              Watch them live: open the wallboard at \(baseURL)/
+              and paste this token, organization type network, id \(network.id):
+                \(readOnlyToken)
+
               network token (write)      \(networkToken)
               advertiser token (write)   \(advertiserToken)   (\(advertisers[0].name))
               read-only network token    \(readOnlyToken)

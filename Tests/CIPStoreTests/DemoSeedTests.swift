@@ -2,6 +2,7 @@ import CIPDomain
 import CIPSimulator
 import CIPStore
 import CIPTestSupport
+import Foundation
 import Testing
 
 @Suite("serve --demo seeding (SPEC 7)")
@@ -48,5 +49,10 @@ struct DemoSeedTests {
         ] {
             #expect(text.contains(path))
         }
+        // SPEC 10 / issue 12: the wallboard comes first, with the token to paste just below it.
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        #expect(lines[1].contains("wallboard at http://127.0.0.1:8080/"))
+        #expect(lines[2].contains("network, id \(seed.network.id)"))
+        #expect(lines[3] == seed.readOnlyToken)
     }
 }
