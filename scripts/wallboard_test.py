@@ -200,6 +200,14 @@ def functional(binary, workdir):
 
     driver = browser(1280, 720)
     try:
+        # A token that may not act for the organization is refused, said so, and not retried.
+        connect_by_keyboard(driver, base, token, "advertiser", advertiser + 1000)
+        refused, _ = wait_for(lambda: state(driver) == "error", 5)
+        message = driver.find_element(By.ID, "form-error").text
+        check(bool(refused) and "401" in message and driver.find_element(By.ID, "connect").is_displayed(),
+              f"a refused token is shown as such, with the form back ({message!r})")
+        check(driver.execute_script("return sessionStorage.length") == 0, "and is not kept")
+
         connect_by_keyboard(driver, base, token, "network", network)
         driver.execute_script("window.loadedOnce = true")
         _, _ = wait_for(lambda: state(driver) == "live" and stats(driver)["snapshots"] == 1, 10)
