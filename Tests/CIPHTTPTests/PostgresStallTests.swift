@@ -34,7 +34,17 @@ struct PostgresStallTests {
         locker.standardError = FileHandle.nullDevice
         try locker.run()
         defer { locker.terminate() }
-        try await Task.sleep(for: .milliseconds(500))
+        // Wait until the lock is held, not for a guessed while: on a loaded machine psql took longer
+        // than half a second to connect, and the event below went through before the lock.
+        let held =
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            + " WHERE c.relname = 'calls' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+        var locked = false
+        for _ in 0..<200 where !locked {
+            locked = try Self.psql(database, held) == "1"
+            if !locked { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        try #require(locked, "the other session never got the lock")
 
         let event =
             #"{"event":"call_bridged","transaction_id":"STUCK","network_id":1,"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
@@ -53,5 +63,19 @@ struct PostgresStallTests {
         let exited = try await ConnectionHardeningTests.waitForExit(node, upTo: .seconds(20))
         #expect(exited != nil)
         _ = await stuck.value
+    }
+
+    /// The one-line answer of `sql`, run by psql in a session of its own.
+    static func psql(_ database: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [database, "-tAc", sql]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
