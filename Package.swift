@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CIPAdministration",
+            dependencies: ["CIPDomain", "CIPStore"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CIPChangeStream",
             dependencies: [
                 "CIPDomain",
@@ -88,6 +93,7 @@ let package = Package(
             name: "CIPHTTP",
             dependencies: [
                 "CIPDomain",
+                "CIPAdministration",
                 "CIPWallboard",
                 "CIPStore",
                 "CIPOperations",
@@ -118,6 +124,7 @@ let package = Package(
             dependencies: [
                 "CIPDomain",
                 "CIPStore",
+                "CIPAdministration",
                 "CIPHTTP",
                 "CIPOperations",
                 "CIPSimulator",

@@ -30,4 +30,9 @@ public enum AccessPolicy {
     public static func allowsTelephony(_ token: TokenRecord) -> Bool {
         !token.revoked && token.kind == .telephony
     }
+
+    /// Whether `token` may use the admin API (SPEC 6.1).
+    public static func allowsAdministration(_ token: TokenRecord) -> Bool {
+        !token.revoked && token.kind == .admin
+    }
 }

@@ -31,3 +31,15 @@ public struct Catalog: Sendable {
         fields[id] ?? [:]
     }
 }
+
+extension Catalog {
+    /// Whether the network has a field `name` that takes `value` as far as its allowed values go:
+    /// when not, the field or the value may be newer than this snapshot, and a fresher one can tell.
+    public func knowsField(_ name: String, value: JSONValue?, inNetwork network: Int64) -> Bool {
+        guard let field = fields(ofNetwork: network)[name] else { return false }
+        guard field.dataType == .category, !field.allowedValues.isEmpty, let text = value?.scalarText else {
+            return true
+        }
+        return field.allowedValues.contains(text)
+    }
+}

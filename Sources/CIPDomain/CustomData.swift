@@ -20,6 +20,15 @@ public enum CustomDataType: String, Sendable, Hashable, CaseIterable {
         self = match
     }
 
+    /// Either spelling, any case: `Short Text` (as fields are printed) or `short-text` (as the CLI takes).
+    public init?(anyName name: String) {
+        let lowered = name.lowercased()
+        guard
+            let match = Self.allCases.first(where: { $0.cliName == lowered || $0.rawValue.lowercased() == lowered })
+        else { return nil }
+        self = match
+    }
+
     /// The longest text a field of this type holds.
     public var maxLength: Int {
         switch self {
@@ -117,3 +126,22 @@ public struct CustomDataWrite: Sendable, Hashable {
 
 /// The source of values written through the public update API.
 public let publicAPISource = "CallsInProgressAPI"
+
+extension CustomDataField {
+    /// The field with `values` it does not allow yet appended, in order (SPEC 6: allowed values are
+    /// added, never removed, so every stored value stays valid). Only a category field that already
+    /// lists its values takes more: one with none accepts any text, and a first value would restrict it.
+    public func addingAllowedValues(_ values: [String]) throws -> CustomDataField {
+        guard dataType == .category else {
+            throw CatalogError.invalid(field: "add_allowed_values", message: "are only for category fields")
+        }
+        guard !allowedValues.isEmpty else {
+            throw CatalogError.invalid(
+                field: "add_allowed_values",
+                message: "cannot be added to a category field that accepts any value (it has none listed)")
+        }
+        var merged = allowedValues
+        for value in values where !merged.contains(value) { merged.append(value) }
+        return CustomDataField(networkID: networkID, name: name, dataType: dataType, allowedValues: merged)
+    }
+}

@@ -33,12 +33,16 @@ public enum CatalogError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateName(String)
     case unknown(String)
     case invalidArgument(String)
+    /// An input that breaks a rule, named by its API field (`name`, `id_from_network`, ...): the CLI
+    /// names the flag instead, the admin API answers `403` naming the field.
+    case invalid(field: String, message: String)
 
     public var description: String {
         switch self {
         case .duplicateName(let what): return "\(what) already exists"
         case .unknown(let what): return "\(what) does not exist"
         case .invalidArgument(let what): return what
+        case .invalid(let field, let message): return "\(field) \(message)"
         }
     }
 }

@@ -37,3 +37,11 @@ public struct ResolvedOrganization: Sendable, Hashable {
         self.networkID = networkID
     }
 }
+
+extension Advertiser {
+    /// The advertiser with a new name and/or id from its network; nil leaves a part as it is.
+    public func updated(name: String?, idFromNetwork: String?) -> Advertiser {
+        Advertiser(
+            id: id, networkID: networkID, name: name ?? self.name, idFromNetwork: idFromNetwork ?? self.idFromNetwork)
+    }
+}

@@ -5,6 +5,8 @@ import Foundation
 public enum TokenKind: String, Sendable, Hashable {
     case organization
     case telephony
+    /// SPEC 6.1: accepted only on the admin paths, and only it is accepted there.
+    case admin
 }
 
 /// `read` tokens may only GET; `write` tokens may also PUT and POST.

@@ -55,3 +55,15 @@ public struct APIServices: Sendable {
         return token
     }
 }
+
+extension APIServices {
+    /// Brings this node's catalog up to date and carries any advertiser rename it reveals onto the
+    /// live calls (as changes of those calls, so streams see them). Every node does this when it
+    /// notices a rename; the second time changes nothing, so nodes need not agree on who does it.
+    public func refreshCatalog() async throws {
+        for rename in try await catalog.refresh() {
+            _ = try await store.followRename(rename)
+            catalog.followed(rename)
+        }
+    }
+}

@@ -53,11 +53,11 @@ struct CallsController: Sendable {
 
         var (catalog, organization) = try await services.catalog.resolve(ref, for: token)
         let allowed = AccessPolicy.allows(token, toAct: .write, for: organization)
-        let names = Set(items.map(\.name))
         if let network = organization?.networkID, allowed,
-            !names.isSubset(of: catalog.fields(ofNetwork: network).keys)
+            !items.allSatisfy({ catalog.knowsField($0.name, value: $0.value, inNetwork: network) })
         {
-            // A field created a moment ago; only a caller who may act for the network gets here.
+            // A field, or a category's allowed value, added a moment ago (perhaps through another
+            // node); only a caller who may act for the network gets here.
             catalog = try await services.catalog.reload()
             organization = catalog.resolve(ref)
         }

@@ -15,6 +15,7 @@ final class CatalogCache: Sendable {
     private let snapshot = Mutex<Catalog?>(nil)
     /// One reload at a time; callers that miss together share it.
     private let reloading = Mutex<Task<Catalog, any Error>?>(nil)
+    private let pendingRenames = Mutex<[AdvertiserRename]>([])
 
     init(store: any CatalogStore) {
         self.store = store
@@ -41,6 +42,23 @@ final class CatalogCache: Sendable {
             return task
         }
         return try await task.value
+    }
+
+    /// Reloads, and returns the advertiser renames not yet carried onto live calls: those this
+    /// reload reveals, after any an earlier attempt failed to carry (they are kept until `followed`).
+    func refresh() async throws -> [AdvertiserRename] {
+        let previous = snapshot.withLock { $0 }
+        let fresh = try await reload()
+        let found = previous.map { AdvertiserRename.between($0, fresh) } ?? []
+        return pendingRenames.withLock { pending in
+            pending += found
+            return pending
+        }
+    }
+
+    /// `rename` is carried onto the live calls.
+    func followed(_ rename: AdvertiserRename) {
+        pendingRenames.withLock { pending in pending.removeAll { $0 == rename } }
     }
 
     /// A snapshot that holds everything `isComplete` needs, if the database has it. Only for callers

@@ -2,14 +2,15 @@ import Logging
 import ServiceLifecycle
 
 /// Reloads the catalog every `interval`, so organizations and fields created by `cip admin` or
-/// another node are served within it without any request paying for a reload.
+/// another node are served within it without any request paying for a reload, and an advertiser
+/// renamed elsewhere is carried onto its live calls.
 public struct CatalogRefresher: Service {
-    let catalog: CatalogCache
+    let services: APIServices
     let interval: Duration
     let logger: Logger
 
     public init(services: APIServices, interval: Duration = .seconds(1), logger: Logger) {
-        self.catalog = services.catalog
+        self.services = services
         self.interval = interval
         self.logger = logger
     }
@@ -18,7 +19,7 @@ public struct CatalogRefresher: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await catalog.reload()
+                    try await services.refreshCatalog()
                 } catch {
                     // The store is down: requests answer 503 by themselves; keep the last snapshot.
                     logger.debug("catalog refresh failed", metadata: ["error": "\(error)"])

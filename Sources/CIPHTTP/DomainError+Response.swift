@@ -37,3 +37,21 @@ extension DomainError {
         return errors
     }
 }
+
+/// Administrative failures (SPEC 6.1) as SPEC 2.5 answers them.
+extension CatalogError {
+    func response() -> Response {
+        switch self {
+        case .invalid(let field, let message):
+            return DomainError.invalid(field, message).response()
+        case .invalidArgument(let message):
+            return DomainError.invalid("base", message).response()
+        case .unknown:
+            return DomainError.notFound.response()
+        case .duplicateName:
+            var errors = ValidationErrors()
+            errors.add("name", "has already been taken")
+            return APIResponse.errors(.conflict, errors)
+        }
+    }
+}

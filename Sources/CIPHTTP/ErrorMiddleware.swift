@@ -19,6 +19,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as DomainError {
             return error.response()
+        } catch let error as CatalogError {
+            return error.response()
         } catch let error as HTTPError where error.status == .notFound {
             if let allowed = routes.methods(of: request.uri.path) {
                 return DomainError.methodNotAllowed(allowed: allowed).response()

@@ -25,9 +25,10 @@ struct QueryParameters: Sendable {
         pairs.first { $0.name == name }?.value
     }
 
-    /// `%XX` to its byte and `+` to a space; a `%` not followed by two hex digits stays as it is.
-    static func decode(_ bytes: Substring.UTF8View.SubSequence) -> String {
-        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+    /// `%XX` to its byte and `+` to a space (not in a path segment, where `+` is itself); a `%` not
+    /// followed by two hex digits stays as it is.
+    static func decode(_ bytes: Substring.UTF8View.SubSequence, plusIsSpace: Bool = true) -> String {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
             return String(Substring(bytes))
         }
         var decoded: [UInt8] = []
@@ -35,7 +36,7 @@ struct QueryParameters: Sendable {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
+            if plusIsSpace && byte == UInt8(ascii: "+") {
                 decoded.append(UInt8(ascii: " "))
             } else if byte == UInt8(ascii: "%"), let high = bytes.index(index, offsetBy: 1, limitedBy: bytes.endIndex),
                 high < bytes.endIndex, let low = bytes.index(high, offsetBy: 1, limitedBy: bytes.endIndex),

@@ -13,9 +13,26 @@ struct RouteTable: Sendable {
         methodsByPath[path, default: []].append(method.rawValue)
     }
 
-    /// The methods `path` has; nil when no route has that path.
+    /// The methods `path` has; nil when no route has that path. A route's `{parameter}` segment
+    /// matches any segment (with the same literal ending, for `{id}.json`).
     func methods(of path: String) -> [String]? {
-        methodsByPath[path]
+        if let methods = methodsByPath[path] { return methods }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var methods: [String] = []
+        for (pattern, patternMethods) in methodsByPath where pattern.contains("{") {
+            let patternSegments = pattern.split(separator: "/", omittingEmptySubsequences: false)
+            guard patternSegments.count == segments.count,
+                zip(patternSegments, segments).allSatisfy({ Self.segment($1, matches: $0) })
+            else { continue }
+            methods += patternMethods.filter { !methods.contains($0) }
+        }
+        return methods.isEmpty ? nil : methods
+    }
+
+    private static func segment(_ segment: Substring, matches pattern: Substring) -> Bool {
+        guard pattern.first == "{", let close = pattern.firstIndex(of: "}") else { return segment == pattern }
+        let suffix = pattern[pattern.index(after: close)...]
+        return segment.count > suffix.count && segment.hasSuffix(suffix)
     }
 
     func register(on router: Router<APIRequestContext>) {

@@ -13,6 +13,7 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
     let telephony = TelephonyController(services: services)
     let stream = StreamController(services: services)
     let wallboard = WallboardController()
+    let admin = AdminController(services: services)
     var routes = RouteTable()
     routes.add("/health", .get, health.health)
     routes.add("/ready", .get, health.ready)
@@ -38,6 +39,38 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
     }
     routes.add(
         "/api/\(apiVersion)/calls_in_progress/stream", .get, services.checked(readsBody: false, stream.stream))
+    // SPEC 6.1: the admin API, for admin tokens only (each handler checks the kind first).
+    for suffix in [".json", ""] {
+        routes.add(
+            "/api/\(apiVersion)/admin/networks\(suffix)", .get, services.checked(readsBody: false, admin.listNetworks))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks\(suffix)", .post, services.checked(readsBody: true, admin.createNetwork))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks/{id}/advertisers\(suffix)", .get,
+            services.checked(readsBody: false, admin.listAdvertisers))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks/{id}/advertisers\(suffix)", .post,
+            services.checked(readsBody: true, admin.createAdvertiser))
+        routes.add(
+            "/api/\(apiVersion)/admin/advertisers/{id}\(suffix)", .patch,
+            services.checked(readsBody: true, admin.updateAdvertiser))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks/{id}/fields\(suffix)", .get,
+            services.checked(readsBody: false, admin.listFields))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks/{id}/fields\(suffix)", .post,
+            services.checked(readsBody: true, admin.createField))
+        routes.add(
+            "/api/\(apiVersion)/admin/networks/{id}/fields/{name}\(suffix)", .patch,
+            services.checked(readsBody: true, admin.updateField))
+        routes.add(
+            "/api/\(apiVersion)/admin/tokens\(suffix)", .get, services.checked(readsBody: false, admin.listTokens))
+        routes.add(
+            "/api/\(apiVersion)/admin/tokens\(suffix)", .post, services.checked(readsBody: true, admin.createToken))
+        routes.add(
+            "/api/\(apiVersion)/admin/tokens/{id}\(suffix)", .delete,
+            services.checked(readsBody: false, admin.revokeToken))
+    }
     router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
     router.middlewares.add(ErrorMiddleware(metrics: services.metrics, routes: routes))
     routes.register(on: router)

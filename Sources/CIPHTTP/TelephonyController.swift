@@ -99,9 +99,12 @@ struct TelephonyController: Sendable {
             else { continue }
             guard catalog.networks[network] != nil else { return true }
             if case .array(let items)? = raw.objectValue?["custom_data"] {
-                let fields = catalog.fields(ofNetwork: network)
                 for item in items {
-                    if let name = item.objectValue?["name"]?.stringValue, fields[name] == nil { return true }
+                    if let name = item.objectValue?["name"]?.stringValue,
+                        !catalog.knowsField(name, value: item.objectValue?["value"], inNetwork: network)
+                    {
+                        return true
+                    }
                 }
             }
         }
@@ -112,19 +115,25 @@ struct TelephonyController: Sendable {
     private func catalogFor(_ rawEvents: [JSONValue]) async throws -> Catalog {
         var networks: Set<Int64> = []
         var advertisers: Set<Int64> = []
-        var fieldNames: Set<String> = []
+        var fieldValues: [(name: String, value: JSONValue?)] = []
         for raw in rawEvents {
             guard let members = raw.objectValue else { continue }
             if let id = members["network_id"]?.positiveID { networks.insert(id) }
             if let id = members["advertiser_id"]?.positiveID { advertisers.insert(id) }
             if case .array(let items)? = members["custom_data"] {
-                for item in items { if let name = item.objectValue?["name"]?.stringValue { fieldNames.insert(name) } }
+                for item in items {
+                    if let name = item.objectValue?["name"]?.stringValue {
+                        fieldValues.append((name, item.objectValue?["value"]))
+                    }
+                }
             }
         }
         return try await services.catalog.catalog { catalog in
             networks.allSatisfy { catalog.networks[$0] != nil }
                 && advertisers.allSatisfy { catalog.advertisers[$0] != nil }
-                && fieldNames.allSatisfy { name in networks.contains { catalog.fields(ofNetwork: $0)[name] != nil } }
+                && fieldValues.allSatisfy { field in
+                    networks.contains { catalog.knowsField(field.name, value: field.value, inNetwork: $0) }
+                }
         }
     }
 

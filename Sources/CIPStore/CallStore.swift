@@ -20,6 +20,13 @@ public protocol CatalogStore: DatabaseStore {
     ) async throws -> CustomDataField
     /// Every network, advertiser and field.
     func loadCatalog() async throws -> Catalog
+    /// Changes an advertiser's name and/or id from its network (nil leaves it), the name still new
+    /// within its network; returns the advertiser before and after.
+    func updateAdvertiser(
+        id: Int64, name: String?, idFromNetwork: String?
+    ) async throws -> (before: Advertiser, after: Advertiser)
+    /// Appends `values` not yet allowed to a field's allowed values, in order; returns the field.
+    func addAllowedValues(networkID: Int64, name: String, values: [String]) async throws -> CustomDataField
 }
 
 /// API and telephony tokens, stored by their hash (SPEC 2.1, 6).
@@ -74,6 +81,9 @@ public protocol CallStore: Sendable {
     ) async throws -> (Parsed, [CallLifecycle.Outcome])
     /// How many calls are in progress now.
     func liveCallCount() async throws -> Int
+    /// Carries an advertiser's rename onto its live calls (the rule is `AdvertiserRename`'s), as
+    /// changes of those calls; returns how many changed. Doing it twice changes nothing more.
+    func followRename(_ rename: AdvertiserRename) async throws -> Int
 
     /// The organization's calls in progress as of the latest sequence number.
     func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot

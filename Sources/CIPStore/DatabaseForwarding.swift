@@ -28,6 +28,16 @@ extension DatabaseForwarding {
 
     public func loadCatalog() async throws -> Catalog { try await database.loadCatalog() }
 
+    public func updateAdvertiser(
+        id: Int64, name: String?, idFromNetwork: String?
+    ) async throws -> (before: Advertiser, after: Advertiser) {
+        try await database.updateAdvertiser(id: id, name: name, idFromNetwork: idFromNetwork)
+    }
+
+    public func addAllowedValues(networkID: Int64, name: String, values: [String]) async throws -> CustomDataField {
+        try await database.addAllowedValues(networkID: networkID, name: name, values: values)
+    }
+
     public func createToken(
         hash: TokenHash, kind: TokenKind, organization: OrganizationRef?, scope: TokenScope, description: String?,
         createdAt: Timestamp

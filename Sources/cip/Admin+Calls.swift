@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIPAdministration
 import CIPDomain
 import CIPHTTP
 import CIPStore
@@ -6,7 +7,8 @@ import Foundation
 import Synchronization
 
 struct CallsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "calls", subcommands: [Export.self])
+    static let configuration = CommandConfiguration(
+        commandName: "calls", abstract: "Export completed calls (SPEC 5).", subcommands: [Export.self])
 
     /// `cip admin calls export`: completed calls as JSON lines (SPEC 5), streamed in constant memory.
     struct Export: AsyncParsableCommand {
@@ -20,8 +22,8 @@ struct CallsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = CompletedCallFilter(
-                networkID: try network.map { try checkID($0, flag: "--network") },
-                advertiserID: try advertiser.map { try checkID($0, flag: "--advertiser") },
+                networkID: try network.map { try AdminInput.id($0, field: "network_id") },
+                advertiserID: try advertiser.map { try AdminInput.id($0, field: "advertiser_id") },
                 since: try since.map { try Self.time($0, flag: "--since") },
                 until: try until.map { try Self.time($0, flag: "--until") })
             let output = LineWriter(showProgress: isatty(STDERR_FILENO) == 1)

@@ -1,10 +1,12 @@
 import ArgumentParser
+import CIPAdministration
 import CIPDomain
 import CIPStore
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", subcommands: [Create.self, List.self, Revoke.self])
+        commandName: "token", abstract: "Create, list and revoke API, telephony and admin tokens.",
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -14,40 +16,33 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "The organization's id.") var id: Int64?
         @Option(help: "read or write.") var scope: String = "write"
         @Flag(help: "A token for the telephony feed instead of an organization.") var telephony = false
+        @Flag(help: "A token for the admin API (SPEC 6.1) instead of an organization.") var admin = false
         @Option(help: "What the token is for.") var description: String?
 
         func run() async throws {
-            guard let tokenScope = TokenScope(rawValue: scope.lowercased()) else {
-                throw CatalogError.invalidArgument("--scope must be read or write")
-            }
-            var organization: OrganizationRef?
-            if telephony {
+            let kind: NewToken
+            switch (telephony, admin) {
+            case (true, true):
+                throw CatalogError.invalidArgument("give at most one of --telephony and --admin")
+            case (true, false), (false, true):
                 guard organizationType == nil, id == nil else {
-                    throw CatalogError.invalidArgument("--telephony takes no --organization-type or --id")
+                    throw CatalogError.invalidArgument(
+                        "--\(telephony ? "telephony" : "admin") takes no --organization-type or --id")
                 }
-            } else {
+                kind = telephony ? .telephony(description: description) : .admin(description: description)
+            case (false, false):
                 guard let organizationType, let id else {
-                    throw CatalogError.invalidArgument("give --organization-type and --id, or --telephony")
+                    throw CatalogError.invalidArgument("give --organization-type and --id, --telephony, or --admin")
                 }
-                guard let type = OrganizationType(parsing: organizationType) else {
-                    throw CatalogError.invalidArgument("--organization-type must be network or advertiser")
-                }
-                organization = OrganizationRef(type: type, id: try checkID(id, flag: "--id"))
+                let ref = OrganizationRef(
+                    type: try AdminInput.organizationType(organizationType), id: try AdminInput.id(id, field: "id"))
+                kind = .organization(ref, try AdminInput.scope(scope), description: description)
             }
-            if let description, !StoredText.isSingleLine(description) {
-                throw CatalogError.invalidArgument("--description \(StoredText.message)")
-            }
-            let text = TokenGenerator.newToken()
-            let owner = organization
-            let record = try await database.withAdminStore { store in
-                try await store.createToken(
-                    hash: TokenHash(of: text), kind: telephony ? .telephony : .organization, organization: owner,
-                    scope: tokenScope, description: description, createdAt: .now())
-            }
+            let (text, record) = try await database.administer { try await $0.createToken(kind) }
             printJSONLine { writer in
                 writer.key("token")
                 writer.string(text)
-                if let organization {
+                if let organization = record.organization {
                     writer.key("organization_type")
                     writer.string(organization.type.rawValue)
                     writer.key("id")
@@ -56,12 +51,12 @@ struct TokenCommand: AsyncParsableCommand {
                     writer.string(record.scope.rawValue)
                 } else {
                     writer.key("kind")
-                    writer.string(TokenKind.telephony.rawValue)
+                    writer.string(record.kind.rawValue)
                 }
                 writer.key("token_id")
                 writer.integer(record.id)
                 writer.key("description")
-                if let description { writer.string(description) } else { writer.null() }
+                if let description = record.description { writer.string(description) } else { writer.null() }
             }
         }
     }
@@ -71,8 +66,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            for token in try await database.withAdminStore({ try await $0.listTokens() }) {
-                printJSONLine { writer in writer.writeTokenSummary(token) }
+            for token in try await database.administer({ try await $0.tokens() }) {
+                printJSONLine { $0.writeFields(of: token) }
             }
         }
     }
@@ -84,23 +79,12 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "The token's id (from `token list`).") var id: Int64?
 
         func run() async throws {
-            let revoked = try await database.withAdminStore { store in
-                let tokenID: Int64
+            let revoked = try await database.administer { administration in
                 switch (token, id) {
-                case (let text?, nil):
-                    guard let record = try await store.token(hash: TokenHash(of: text)) else {
-                        throw CatalogError.unknown("token")
-                    }
-                    tokenID = record.id
-                case (nil, let id?):
-                    tokenID = try checkID(id, flag: "--id")
-                default:
-                    throw CatalogError.invalidArgument("give exactly one of --token and --id")
+                case (let text?, nil): return try await administration.revokeToken(text: text)
+                case (nil, let id?): return try await administration.revokeToken(id: id)
+                default: throw CatalogError.invalidArgument("give exactly one of --token and --id")
                 }
-                guard let revoked = try await store.revokeToken(id: tokenID) else {
-                    throw CatalogError.unknown("token \(tokenID)")
-                }
-                return revoked
             }
             printJSONLine { writer in
                 writer.key("id")
@@ -109,27 +93,5 @@ struct TokenCommand: AsyncParsableCommand {
                 writer.bool(revoked.revoked)
             }
         }
-    }
-}
-
-extension JSONWriter {
-    /// A token as `token list` shows it: everything but its text.
-    mutating func writeTokenSummary(_ token: TokenRecord) {
-        key("id")
-        integer(token.id)
-        key("kind")
-        string(token.kind.rawValue)
-        key("organization_type")
-        if let organization = token.organization { string(organization.type.rawValue) } else { null() }
-        key("organization_id")
-        if let organization = token.organization { integer(organization.id) } else { null() }
-        key("scope")
-        string(token.scope.rawValue)
-        key("description")
-        if let description = token.description { string(description) } else { null() }
-        key("created_at")
-        string(token.createdAt.description)
-        key("revoked")
-        bool(token.revoked)
     }
 }

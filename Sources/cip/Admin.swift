@@ -1,9 +1,11 @@
 import ArgumentParser
+import CIPAdministration
 import CIPDomain
 import CIPStore
 import Foundation
 
-/// `cip admin`: creates the catalog and tokens; prints one JSON object per line (SPEC 6).
+/// `cip admin`: the catalog and tokens (SPEC 6); prints one JSON object per line. Every command calls
+/// the same `Administration` operations the admin API does (SPEC 6.1).
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Administer networks, advertisers, custom data fields and tokens.",
@@ -21,23 +23,16 @@ func printJSONLine(_ write: (inout JSONWriter) -> Void) {
     print(writer.text)
 }
 
-/// Rejects names that are empty or too long to be useful.
-func checkName(_ name: String, flag: String = "--name") throws -> String {
-    let trimmed = name.trimmingCharacters(in: .whitespaces)
-    guard !trimmed.isEmpty, trimmed.count <= 255 else {
-        throw CatalogError.invalidArgument("\(flag) must be 1 to 255 characters")
+extension DatabaseOption {
+    /// Runs `body` with the administration of the configured database.
+    func administer<T>(_ body: (Administration) async throws -> T) async throws -> T {
+        try await withAdminStore { store in try await body(Administration(store: store)) }
     }
-    guard StoredText.isSingleLine(trimmed) else { throw CatalogError.invalidArgument("\(flag) \(StoredText.message)") }
-    return trimmed
-}
-
-func checkID(_ value: Int64, flag: String) throws -> Int64 {
-    guard value > 0 else { throw CatalogError.invalidArgument("\(flag) must be a positive integer") }
-    return value
 }
 
 struct NetworkCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "network", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "network", abstract: "Create and list networks.", subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a network.")
@@ -46,28 +41,27 @@ struct NetworkCommand: AsyncParsableCommand {
         @Option(help: "ISO 3166 country whose national phone formats apply.") var country: String = "US"
 
         func run() async throws {
-            let name = try checkName(name)
-            guard let numbering = CountryNumbering.forCountry(country) else {
-                let known = CountryNumbering.known.keys.sorted().joined(separator: ", ")
-                throw CatalogError.invalidArgument("--country must be one of \(known)")
-            }
-            let network = try await database.withAdminStore { store in
-                try await store.createNetwork(name: name, country: numbering.isoCode)
-            }
-            printJSONLine { writer in
-                writer.key("id")
-                writer.integer(network.id)
-                writer.key("name")
-                writer.string(network.name)
-                writer.key("country")
-                writer.string(network.country)
+            let network = try await database.administer { try await $0.createNetwork(name: name, country: country) }
+            printJSONLine { $0.writeFields(of: network) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every network, one per line.")
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            for network in try await database.administer({ try await $0.networks() }) {
+                printJSONLine { $0.writeFields(of: network) }
             }
         }
     }
 }
 
 struct AdvertiserCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "advertiser", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "advertiser", abstract: "Create, list and update advertisers.",
+        subcommands: [Create.self, List.self, Update.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an advertiser in a network.")
@@ -77,28 +71,46 @@ struct AdvertiserCommand: AsyncParsableCommand {
         @Option(help: "The network's own id for this advertiser.") var idFromNetwork: String?
 
         func run() async throws {
-            let networkID = try checkID(network, flag: "--network")
-            let name = try checkName(name)
-            let fromNetwork = try idFromNetwork.map { try checkName($0, flag: "--id-from-network") }
-            let advertiser = try await database.withAdminStore { store in
-                try await store.createAdvertiser(networkID: networkID, name: name, idFromNetwork: fromNetwork)
+            let advertiser = try await database.administer {
+                try await $0.createAdvertiser(networkID: network, name: name, idFromNetwork: idFromNetwork)
             }
-            printJSONLine { writer in
-                writer.key("id")
-                writer.integer(advertiser.id)
-                writer.key("network_id")
-                writer.integer(advertiser.networkID)
-                writer.key("name")
-                writer.string(advertiser.name)
-                writer.key("id_from_network")
-                if let fromNetwork = advertiser.idFromNetwork { writer.string(fromNetwork) } else { writer.null() }
+            printJSONLine { $0.writeFields(of: advertiser) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List advertisers, one per line.")
+        @OptionGroup var database: DatabaseOption
+        @Option(help: "Only this network's advertisers.") var network: Int64?
+
+        func run() async throws {
+            for advertiser in try await database.administer({ try await $0.advertisers(networkID: network) }) {
+                printJSONLine { $0.writeFields(of: advertiser) }
             }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rename an advertiser or change its id from the network.")
+        @OptionGroup var database: DatabaseOption
+        @Option(help: "The advertiser's id.") var id: Int64
+        @Option(help: "New name, unique within the network.") var name: String?
+        @Option(help: "The network's own id for this advertiser.") var idFromNetwork: String?
+
+        func run() async throws {
+            let (_, advertiser) = try await database.administer {
+                try await $0.updateAdvertiser(id: id, name: name, idFromNetwork: idFromNetwork)
+            }
+            printJSONLine { $0.writeFields(of: advertiser) }
         }
     }
 }
 
 struct FieldCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "field", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(
+        commandName: "field", abstract: "Define, list and extend custom data fields.",
+        subcommands: [Create.self, List.self, Update.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Define a custom data field for a network.")
@@ -109,34 +121,38 @@ struct FieldCommand: AsyncParsableCommand {
         @Option(help: "An allowed value of a category field; repeat for more.") var allowedValue: [String] = []
 
         func run() async throws {
-            guard let dataType = CustomDataType(cliName: type) else {
-                throw CatalogError.invalidArgument("--type must be signal, category, short-text or long-text")
+            let field = try await database.administer {
+                try await $0.createField(networkID: network, name: name, dataType: type, allowedValues: allowedValue)
             }
-            if !allowedValue.isEmpty && dataType != .category {
-                throw CatalogError.invalidArgument("--allowed-value is only for category fields")
+            printJSONLine { $0.writeFields(of: field) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a network's fields, one per line.")
+        @OptionGroup var database: DatabaseOption
+        @Option(help: "The network's id.") var network: Int64
+
+        func run() async throws {
+            for field in try await database.administer({ try await $0.fields(networkID: network) }) {
+                printJSONLine { $0.writeFields(of: field) }
             }
-            if let tooLong = allowedValue.first(where: { $0.isEmpty || $0.count > 255 }) {
-                throw CatalogError.invalidArgument("--allowed-value \"\(tooLong)\" must be 1 to 255 characters")
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add allowed values to a category field (values are never removed).")
+        @OptionGroup var database: DatabaseOption
+        @Option(help: "The network's id.") var network: Int64
+        @Option(help: "The field's name.") var name: String
+        @Option(help: "A value to allow; repeat for more.") var addAllowedValue: [String] = []
+
+        func run() async throws {
+            let field = try await database.administer {
+                try await $0.addAllowedValues(networkID: network, name: name, values: addAllowedValue)
             }
-            if allowedValue.contains(where: { !StoredText.isSingleLine($0) }) {
-                throw CatalogError.invalidArgument("--allowed-value \(StoredText.message)")
-            }
-            let networkID = try checkID(network, flag: "--network")
-            let name = try checkName(name)
-            let field = try await database.withAdminStore { store in
-                try await store.createField(
-                    networkID: networkID, name: name, dataType: dataType, allowedValues: allowedValue)
-            }
-            printJSONLine { writer in
-                writer.key("network_id")
-                writer.integer(field.networkID)
-                writer.key("name")
-                writer.string(field.name)
-                writer.key("data_type")
-                writer.string(field.dataType.rawValue)
-                writer.key("allowed_values")
-                writer.value(.array(field.allowedValues.map(JSONValue.string)))
-            }
+            printJSONLine { $0.writeFields(of: field) }
         }
     }
 }

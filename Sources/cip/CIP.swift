@@ -7,6 +7,7 @@ struct CIP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cip",
         abstract: "Calls In Progress: the system of record for live calls.",
+        version: cipVersion,
         subcommands: [Serve.self, Admin.self, Simulate.self, Watch.self])
 }
 
@@ -27,7 +28,9 @@ enum Main {
                 CIP.exit(withError: error)
             }
             let message: String
-            if let catalogError = error as? CatalogError {
+            if case .invalid(let field, let problem) = error as? CatalogError {
+                message = "\(CIP.flag(naming: field)) \(problem)"
+            } else if let catalogError = error as? CatalogError {
                 message = catalogError.description
             } else {
                 message = CIP.message(for: error)
@@ -36,5 +39,16 @@ enum Main {
             FileHandle.standardError.write(Data("cip: \(firstLine)\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+}
+
+extension CIP {
+    /// The flag that gives an administrative input the operations name by its API field.
+    static func flag(naming field: String) -> String {
+        let flags = [
+            "network_id": "--network", "advertiser_id": "--advertiser", "data_type": "--type",
+            "allowed_values": "--allowed-value", "add_allowed_values": "--add-allowed-value",
+        ]
+        return flags[field] ?? "--" + field.replacingOccurrences(of: "_", with: "-")
     }
 }

@@ -120,6 +120,66 @@ struct MultiNodeTests {
         }
     }
 
+    /// SPEC 6.1 across nodes: what the admin API makes through one node is usable through the other
+    /// at once, and a rename or a new allowed value shows there too.
+    @Test func adminChangesThroughOneNodeAreUsableThroughTheOtherAtOnce() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stop() }
+        let admin = try #require(
+            try CIPBinary.admin(["token", "create", "--admin"], database: cluster.database)["token"]?.stringValue)
+        let adminAPI = "\(cluster.api(0))/admin"
+        let (status, created) = try await HTTP.send(
+            "POST", "\(adminAPI)/networks/\(cluster.network)/advertisers.json", token: admin,
+            body: #"{"name":"Made Through Node 0"}"#)
+        #expect(status == 201)
+        let advertiser = try #require(created["advertiser"]?["id"]?.positiveID)
+        let (_, token) = try await HTTP.send(
+            "POST", "\(adminAPI)/tokens.json", token: admin,
+            body: #"{"organization_type":"advertiser","id":\#(advertiser)}"#)
+        let advertiserToken = try #require(token["token"]?["token"]?.stringValue)
+
+        // At once, through the other node: a telephony event for the new advertiser, then a GET with
+        // the token the API made.
+        let event =
+            #"{"event":"call_bridged","transaction_id":"ADMIN-NODE","network_id":\#(cluster.network),"advertiser_id":\#(advertiser),"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+        let (_, fed) = try await HTTP.send(
+            "POST", "\(cluster.api(1))/telephony/call_events.json", token: cluster.telephonyToken, body: event)
+        #expect(fed["results"]?[0]?["status"]?.stringValue == "applied")
+        let query = "id=\(advertiser)&organization_type=advertiser"
+        let (found, list) = try await HTTP.send(
+            "GET", "\(cluster.api(1))/calls_in_progress/current_calls.json?\(query)", token: advertiserToken)
+        #expect(found == 200)
+        #expect(list["current_calls"]?[0]?["advertiser_name"]?.stringValue == "Made Through Node 0")
+
+        // A rename through node 0 shows in the live call's advertiser_name through node 1.
+        let (renamed, _) = try await HTTP.send(
+            "PATCH", "\(adminAPI)/advertisers/\(advertiser).json", token: admin, body: #"{"name":"Renamed"}"#)
+        #expect(renamed == 200)
+        let (_, after) = try await HTTP.send(
+            "GET", "\(cluster.api(1))/calls_in_progress/current_calls.json?\(query)", token: advertiserToken)
+        #expect(after["current_calls"]?[0]?["advertiser_name"]?.stringValue == "Renamed")
+        #expect(after["current_calls"]?[0]?["version"] == .integer(2))
+
+        // A category value allowed through node 0 is accepted by the next PUT through node 1.
+        let fieldPath = "\(adminAPI)/networks/\(cluster.network)/fields"
+        #expect(
+            try await HTTP.send(
+                "POST", "\(fieldPath).json", token: admin,
+                body: #"{"name":"Stage","data_type":"Category","allowed_values":["New"]}"#
+            ).0 == 201)
+        #expect(
+            try await cluster.update(
+                "ADMIN-NODE", via: 1, #"{"call_in_progress":{"custom_data":[{"name":"Stage","value":"New"}]}}"#) == 200)
+        #expect(
+            try await HTTP.send(
+                "PATCH", "\(fieldPath)/Stage.json", token: admin, body: #"{"add_allowed_values":["Won"]}"#
+            )
+            .0 == 200)
+        #expect(
+            try await cluster.update(
+                "ADMIN-NODE", via: 1, #"{"call_in_progress":{"custom_data":[{"name":"Stage","value":"Won"}]}}"#) == 200)
+    }
+
     @Test func twentyClaimsOfOneExternalIDAcrossBothNodesHaveOneWinner() async throws {
         let cluster = try await Self.startCluster()
         defer { cluster.stop() }

@@ -23,6 +23,7 @@ public struct Fixture: Sendable {
         public let networkB: String
         public let telephony: String
         public let revoked: String
+        public let admin: String
     }
 
     public static func make(on backend: StoreBackend = .sqlite) async throws -> Fixture {
@@ -71,7 +72,8 @@ public struct Fixture: Sendable {
             advertiserA2: try await token(.organization, OrganizationRef(type: .advertiser, id: a2.id)),
             networkB: try await token(.organization, OrganizationRef(type: .network, id: networkB.id)),
             telephony: try await token(.telephony, nil),
-            revoked: revoked)
+            revoked: revoked,
+            admin: try await token(.admin, nil))
         return Fixture(
             store: store, networkA: networkA, networkB: networkB, advertiserA1: a1, advertiserA2: a2,
             advertiserB1: b1, tokens: tokens)

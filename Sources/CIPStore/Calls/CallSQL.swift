@@ -16,6 +16,15 @@ enum CallSQL {
         )
     }
 
+    /// The live calls of one advertiser, by transaction id.
+    static func liveOfAdvertiser(_ dialect: SQLDialect, _ advertiserID: Int64) -> (sql: String, values: [StoredValue]) {
+        var conditions = SQLConditions(dialect, isLive)
+        conditions.and("advertiser_id", .integer(advertiserID))
+        return (
+            "SELECT \(CallColumns.names) FROM calls WHERE \(conditions.sql) ORDER BY transaction_id", conditions.values
+        )
+    }
+
     /// Up to `limit` ended calls received before a cutoff (SPEC 5's retention), by transaction id.
     static func purgeable(_ dialect: SQLDialect, cutoff: Timestamp, limit: Int) -> (sql: String, values: [StoredValue])
     {

@@ -95,6 +95,18 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         }
     }
 
+    public func followRename(_ rename: AdvertiserRename) async throws -> Int {
+        let (sql, values) = CallSQL.liveOfAdvertiser(.postgres, rename.after.id)
+        return try await commit { rows in
+            let candidates = try await rows.calls(sql, values).compactMap { rename.applied(to: $0)?.transactionID }
+            try await rows.lock(candidates)
+            // Under the locks, read again: a call may have changed (or ended) meanwhile.
+            let locked = try await rows.calls(candidates).values.sorted { $0.transactionID < $1.transactionID }
+            let write = CallWrite.rename(rename, of: locked)
+            return (write.upserts.count, write, Timestamp.now())
+        }
+    }
+
     public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
         let (sql, values) = CallSQL.expiring(.postgres, cutoff: cutoff)
         return try await commit { rows in

@@ -50,6 +50,46 @@ extension PostgresDatabase: CatalogStore {
         }
     }
 
+    public func updateAdvertiser(
+        id: Int64, name: String?, idFromNetwork: String?
+    ) async throws -> (before: Advertiser, after: Advertiser) {
+        try await transaction { connection, logger in
+            guard
+                let row = try await connection.rows(
+                    CatalogColumns.advertisers + " WHERE id = $1 FOR UPDATE", [.integer(id)], logger
+                ).first
+            else { throw CatalogError.unknown("advertiser \(id)") }
+            let before = try CatalogColumns.advertiser(row)
+            let after = before.updated(name: name, idFromNetwork: idFromNetwork)
+            do {
+                try await connection.query(
+                    "UPDATE advertisers SET name = \(after.name), id_from_network = \(after.idFromNetwork) WHERE id = \(id)",
+                    logger: logger)
+            } catch let error as PSQLError where error.sqlState == "23505" {
+                throw CatalogError.duplicateName("advertiser \(after.name) in network \(after.networkID)")
+            }
+            return (before, after)
+        }
+    }
+
+    public func addAllowedValues(networkID: Int64, name: String, values: [String]) async throws -> CustomDataField {
+        try await transaction { connection, logger in
+            try await Self.requireNetwork(connection, logger, networkID)
+            guard
+                let row = try await connection.rows(
+                    CatalogColumns.fields + " WHERE network_id = $1 AND name = $2 FOR UPDATE",
+                    [.integer(networkID), .text(name)], logger
+                ).first
+            else { throw CatalogError.unknown("field \(name) in network \(networkID)") }
+            let field = try CatalogColumns.field(row).addingAllowedValues(values)
+            let allowed = StoredList.encode(field.allowedValues)
+            try await connection.query(
+                "UPDATE custom_data_fields SET allowed_values = \(allowed) WHERE network_id = \(networkID) AND name = \(name)",
+                logger: logger)
+            return field
+        }
+    }
+
     static func requireNetwork(_ connection: PostgresConnection, _ logger: Logger, _ id: Int64) async throws {
         guard try await connection.query("SELECT 1 FROM networks WHERE id = \(id)", logger: logger).collect().count == 1
         else { throw CatalogError.unknown("network \(id)") }

@@ -73,6 +73,14 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         }
     }
 
+    public func followRename(_ rename: AdvertiserRename) async throws -> Int {
+        try await commit { rows in
+            let (sql, values) = CallSQL.liveOfAdvertiser(.sqlite, rename.after.id)
+            let write = CallWrite.rename(rename, of: try rows.calls(sql, values))
+            return (write.upserts.count, write, Timestamp.now())
+        }
+    }
+
     public func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int {
         try await commit { rows in
             let (sql, values) = CallSQL.expiring(.sqlite, cutoff: cutoff)

@@ -49,6 +49,38 @@ extension SQLiteDatabase: CatalogStore {
         }
     }
 
+    public func updateAdvertiser(
+        id: Int64, name: String?, idFromNetwork: String?
+    ) async throws -> (before: Advertiser, after: Advertiser) {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: CatalogColumns.advertisers + " WHERE id = ?", arguments: [id])
+            else { throw CatalogError.unknown("advertiser \(id)") }
+            let before = try CatalogColumns.advertiser(row)
+            let after = before.updated(name: name, idFromNetwork: idFromNetwork)
+            try Self.insert(db, what: "advertiser \(after.name) in network \(after.networkID)") {
+                try db.execute(
+                    sql: "UPDATE advertisers SET name = ?, id_from_network = ? WHERE id = ?",
+                    arguments: [after.name, after.idFromNetwork, id])
+            }
+            return (before, after)
+        }
+    }
+
+    public func addAllowedValues(networkID: Int64, name: String, values: [String]) async throws -> CustomDataField {
+        try await write { db in
+            try Self.requireNetwork(db, networkID)
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: CatalogColumns.fields + " WHERE network_id = ? AND name = ?", arguments: [networkID, name])
+            else { throw CatalogError.unknown("field \(name) in network \(networkID)") }
+            let field = try CatalogColumns.field(row).addingAllowedValues(values)
+            try db.execute(
+                sql: "UPDATE custom_data_fields SET allowed_values = ? WHERE network_id = ? AND name = ?",
+                arguments: [StoredList.encode(field.allowedValues), networkID, name])
+            return field
+        }
+    }
+
     static func requireNetwork(_ db: Database, _ id: Int64) throws {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM networks WHERE id = ?", arguments: [id]) == true else {
             throw CatalogError.unknown("network \(id)")

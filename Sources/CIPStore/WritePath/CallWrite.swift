@@ -68,6 +68,20 @@ struct CallWrite: Sendable {
         return (updated, CallWrite(upserts: [updated], changes: [change]))
     }
 
+    /// The write that carries an advertiser's rename onto its live `calls` (see `AdvertiserRename`):
+    /// each call it touches gets a new version and a `call_updated` change.
+    static func rename(_ rename: AdvertiserRename, of calls: [CallRecord]) -> CallWrite {
+        var write = CallWrite()
+        for record in calls {
+            guard let renamed = rename.applied(to: record)?.versioned(after: record),
+                let change = CallChange.made(from: record, to: renamed)
+            else { continue }
+            write.upserts.append(renamed)
+            write.changes.append(change)
+        }
+        return write
+    }
+
     /// The write that ends `silent` calls as expired at `now` (SPEC 4).
     static func expiry(of silent: [CallRecord], now: Timestamp) -> CallWrite {
         var write = CallWrite()
