@@ -27,7 +27,8 @@ def seed(binary, database):
           "--allowed-value", "New", "--allowed-value", "Won")
     token = admin(binary, database, "token", "create", "--organization-type", "network", "--id", str(network))["token"]
     telephony = admin(binary, database, "token", "create", "--telephony")["token"]
-    return network, advertiser, token, telephony
+    administrator = admin(binary, database, "token", "create", "--admin")["token"]
+    return network, advertiser, token, telephony, administrator
 
 
 def bridge_calls(base, telephony, network, advertiser, count=20):
@@ -57,7 +58,7 @@ def main():
         database = args.postgres.rsplit("/", 1)[0] + "/" + name
     else:
         database = os.path.join(folder, "cip.sqlite")
-    network, advertiser, token, telephony = seed(args.binary, database)
+    network, advertiser, token, telephony, administrator = seed(args.binary, database)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = os.path.join(folder, "serve.log")
@@ -66,7 +67,8 @@ def main():
     try:
         wait_until_up(base)
         bridge_calls(base, telephony, network, advertiser)
-        environment = dict(os.environ, CIP_FUZZ_TOKEN=token, CIP_FUZZ_TELEPHONY_TOKEN=telephony)
+        environment = dict(os.environ, CIP_FUZZ_TOKEN=token, CIP_FUZZ_TELEPHONY_TOKEN=telephony,
+                           CIP_FUZZ_ADMIN_TOKEN=administrator)
         command = ["schemathesis", "--config-file", os.path.join(ROOT, "scripts/schemathesis.toml"), "run",
                    os.path.join(ROOT, "openapi.yaml"), "--url", base, "--checks", "all", "--mode", "all",
                    "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--no-color",

@@ -9,10 +9,11 @@ struct AdminBody {
         members = checked.body
     }
 
-    /// A string member; nil when it is absent or null.
+    /// A string member; nil when it is absent. `null` is refused rather than read as absent: in a
+    /// PATCH it could as well mean "clear it", which the API does not do.
     func string(_ key: String) throws -> String? {
         switch members[key] {
-        case nil, .null?: return nil
+        case nil: return nil
         case .string(let text)?: return text
         default: throw CatalogError.invalid(field: key, message: "must be a string")
         }
@@ -34,10 +35,10 @@ struct AdminBody {
         return id
     }
 
-    /// An array of strings; nil when absent or null.
+    /// An array of strings; nil when absent.
     func strings(_ key: String) throws -> [String]? {
         switch members[key] {
-        case nil, .null?: return nil
+        case nil: return nil
         case .array(let elements)?:
             return try elements.map { element in
                 guard let text = element.stringValue else {

@@ -47,6 +47,7 @@ struct AdminAPITests {
                 duplicate.json == .object(["errors": .object(["name": .array([.string("has already been taken")])])]))
             for (body, field, message) in [
                 (#"{}"#, "name", "is required"), (#"{"name":5}"#, "name", "must be a string"),
+                (#"{"name":null}"#, "name", "must be a string"),
                 (#"{"name":""}"#, "name", "must be 1 to 255 characters"),
                 (#"{"name":"X","country":"ZZ"}"#, "country", nil),
                 (#"{"name":"X","colour":"red"}"#, "colour", "is not a member of this request"),
