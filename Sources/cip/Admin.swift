@@ -99,9 +99,10 @@ struct AdvertiserCommand: AsyncParsableCommand {
         @Option(help: "The network's own id for this advertiser.") var idFromNetwork: String?
 
         func run() async throws {
-            let (_, advertiser) = try await database.administer {
+            let (before, advertiser) = try await database.administer {
                 try await $0.updateAdvertiser(id: id, name: name, idFromNetwork: idFromNetwork)
             }
+            try await database.carryRename(AdvertiserRename(before: before, after: advertiser))
             printJSONLine { $0.writeFields(of: advertiser) }
         }
     }

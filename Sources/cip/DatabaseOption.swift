@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIPDomain
 import CIPStore
 import Foundation
 import Logging
@@ -35,6 +36,26 @@ struct DatabaseOption: ParsableArguments {
         defer { pool.cancel() }
         try await database.migrate()
         return try await body(database)
+    }
+
+    /// Carries an advertiser's rename onto its live calls from the command line, so that it holds
+    /// even when no server is running to notice it. A server that is running notices it too (within a
+    /// second) and finds nothing left to change; on SQLite, while a server serves the file, only it
+    /// may write calls, so this leaves the rename to it.
+    func carryRename(_ rename: AdvertiserRename) async throws {
+        guard isPostgres else {
+            let database = try SQLiteDatabase(path: database, logger: Self.quietLogger)
+            let store: SQLiteCallStore
+            do { store = try await database.serve() } catch is ServingLockError { return }
+            defer { try? store.close() }
+            _ = try await store.followRename(rename)
+            return
+        }
+        // The changes are numbered by the change sequencer of whichever node runs next (or now).
+        let database = try PostgresDatabase(url: database, logger: Self.quietLogger)
+        let pool = Task { await database.run() }
+        defer { pool.cancel() }
+        _ = try await PostgresCallStore(database: database).followRename(rename)
     }
 
     /// The store `serve` writes calls through, with what must run beside it. An SQLite file is

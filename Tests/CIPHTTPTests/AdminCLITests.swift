@@ -3,6 +3,10 @@ import CIPTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// SPEC 6's listing and update commands, `cip --version` and the admin groups' help, through the
 /// real binary.
 @Suite("cip admin: listing, updates, version (SPEC 6)")
@@ -86,6 +90,50 @@ struct AdminCLITests {
                 result.err.split(separator: "\n").count == 1 && result.err.contains(message),
                 "\(arguments): \(result.err)")
         }
+    }
+
+    /// A rename through the CLI reaches the live calls whether a server is running (it notices) or
+    /// not (the command carries it itself).
+    @Test func aRenameThroughTheCLIReachesLiveCallsWithOrWithoutAServer() async throws {
+        let database = try TemporaryFolder.make().appendingPathComponent("rename.sqlite").path
+        _ = try CIPBinary.admin(["network", "create", "--name", "N"], database: database)
+        _ = try CIPBinary.admin(["advertiser", "create", "--network", "1", "--name", "Before"], database: database)
+        let org = try #require(
+            try CIPBinary.admin(
+                ["token", "create", "--organization-type", "network", "--id", "1"], database: database)[
+                    "token"]?.stringValue)
+        let telephony = try #require(
+            try CIPBinary.admin(["token", "create", "--telephony"], database: database)["token"]?.stringValue)
+        var server = try ServerProcess(database: database)
+        defer { server.kill(SIGKILL) }
+        try await server.waitUntilUp()
+        func name() async throws -> String? {
+            let (_, reply) = try await HTTP.send(
+                "GET",
+                "\(server.baseURL)/api/2022-08-01/calls_in_progress/current_calls.json?id=1&organization_type=network",
+                token: org)
+            return reply["current_calls"]?[0]?["advertiser_name"]?.stringValue
+        }
+        let event =
+            #"{"event":"call_bridged","transaction_id":"CLI-RENAME","network_id":1,"advertiser_id":1,"occurred_at":"2022-12-10T13:00:00Z","calling_phone_number":"530-999-9999","destination_phone_number":"855-559-5599"}"#
+        _ = try await HTTP.send(
+            "POST", "\(server.baseURL)/api/2022-08-01/telephony/call_events.json", token: telephony, body: event)
+        #expect(try await name() == "Before")
+
+        _ = try CIPBinary.admin(["advertiser", "update", "--id", "1", "--name", "While Serving"], database: database)
+        var seen: String?
+        for _ in 0..<50 where seen != "While Serving" {
+            seen = try await name()
+            if seen != "While Serving" { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(seen == "While Serving", "the running server carries a rename made by the CLI")
+
+        server.kill(SIGTERM)
+        _ = await server.waitForExit()
+        _ = try CIPBinary.admin(["advertiser", "update", "--id", "1", "--name", "While Stopped"], database: database)
+        server = try ServerProcess(database: database)
+        try await server.waitUntilUp()
+        #expect(try await name() == "While Stopped", "the CLI carries a rename made while no server runs")
     }
 
     @Test func versionAndHelp() throws {
