@@ -1,8 +1,9 @@
 /// The rules of SPEC 2.2 and 2.4 as predicates, for stores that answer from memory.
 extension CallQuery {
-    /// True when `record` is a live call this query selects.
+    /// True when `record` is a live call this query selects (on its page's side of the cursor).
     public func matches(_ record: CallRecord) -> Bool {
         guard record.isLive, scope.contains(record) else { return false }
+        if let after = page.after, !after.isFollowed(by: record) { return false }
         if let transactionID, record.transactionID != transactionID { return false }
         if let externalUniqueID, record.externalUniqueID != externalUniqueID { return false }
         if let phonePair,

@@ -13,10 +13,13 @@ public struct CallSelector: Sendable, Hashable {
 public struct CallUpdate: Sendable, Hashable {
     public let externalUniqueID: String?
     public let customData: [CustomDataWrite]
+    /// SPEC 2.7's `If-Match`: the update applies only to a call whose current ETag satisfies it.
+    public let precondition: IfMatch?
 
-    public init(externalUniqueID: String?, customData: [CustomDataWrite]) {
+    public init(externalUniqueID: String?, customData: [CustomDataWrite], precondition: IfMatch? = nil) {
         self.externalUniqueID = externalUniqueID
         self.customData = customData
+        self.precondition = precondition
     }
 
     /// The record after the update; the store enforces the external id's uniqueness.
@@ -51,12 +54,18 @@ public struct CallQuery: Sendable, Hashable {
     public let externalUniqueID: String?
     /// Both E.164 numbers, or nil.
     public let phonePair: PhonePair?
+    /// SPEC 2.8's page; `.everything` without `limit`.
+    public let page: CallPage
 
-    public init(scope: CallScope, transactionID: String?, externalUniqueID: String?, phonePair: PhonePair?) {
+    public init(
+        scope: CallScope, transactionID: String?, externalUniqueID: String?, phonePair: PhonePair?,
+        page: CallPage = .everything
+    ) {
         self.scope = scope
         self.transactionID = transactionID
         self.externalUniqueID = externalUniqueID
         self.phonePair = phonePair
+        self.page = page
     }
 }
 

@@ -16,6 +16,8 @@ public enum DomainError: Error, Sendable, Equatable {
     case bodyTooLarge
     /// 415: a PUT/POST body that is not JSON.
     case unsupportedMediaType
+    /// 412: `If-Match` named another version of the call; `etag` is the call's current one.
+    case preconditionFailed(etag: String)
     /// 429: the token went over its rate limit.
     case rateLimited(retryAfterSeconds: Int)
     /// 503: the database cannot be reached.

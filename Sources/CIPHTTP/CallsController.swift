@@ -19,21 +19,69 @@ struct CallsController: Sendable {
         if let ref { (catalog, organization) = try await services.catalog.resolve(ref, for: token) }
         let country = organization.flatMap { catalog.networks[$0.networkID]?.country } ?? "US"
         let phonePair = Self.phonePair(params, country: country, errors: &errors)
-        guard errors.isEmpty else { throw DomainError.invalid(errors) }
+        let binding = ref.map {
+            ListCursor.Binding(
+                organization: $0, transactionID: transactionID, externalUniqueID: externalUniqueID, phonePair: phonePair
+            )
+        }
+        let page = Self.page(params, binding: binding, errors: &errors)
+        guard errors.isEmpty, let binding else { throw DomainError.invalid(errors) }
         let scope = CallScope(try request.authorize(organization, toAct: .read))
         let query = CallQuery(
             scope: scope, transactionID: transactionID, externalUniqueID: externalUniqueID,
-            phonePair: phonePair)
-        let calls = try await services.store.currentCallObjects(query)
-        let size = calls.reduce(32) { $0 + $1.bytes.count + 1 }
-        return APIResponse.json(.ok, capacity: size) { writer in
+            phonePair: phonePair, page: page)
+
+        // SPEC 2.7: a poller whose list has not changed is answered 304, without listing it again
+        // when the store remembers the list's tag.
+        let ifNoneMatch = request.request.headers[.ifNoneMatch]
+        if let ifNoneMatch, let known = await services.store.knownListingETag(query),
+            Self.matchesWeakly(ifNoneMatch, known)
+        {
+            return Response(status: .notModified, headers: [.eTag: known])
+        }
+        let listing = try await services.store.currentCallListing(query)
+        if let ifNoneMatch, Self.matchesWeakly(ifNoneMatch, listing.etag) {
+            return Response(status: .notModified, headers: [.eTag: listing.etag])
+        }
+        let size = listing.calls.reduce(64) { $0 + $1.bytes.count + 1 }
+        return APIResponse.json(.ok, headers: [.eTag: listing.etag], capacity: size) { writer in
             writer.beginObject()
             writer.key("current_calls")
             writer.beginArray()
-            for call in calls { writer.callObject(call) }
+            for call in listing.calls { writer.callObject(call) }
             writer.endArray()
+            if let next = listing.next {
+                writer.key("next_cursor")
+                writer.string(ListCursor.encode(next, for: binding))
+            }
             writer.endObject()
         }
+    }
+
+    /// SPEC 2.8's `limit` (1–1,000) and `cursor` (one this list issued).
+    private static func page(
+        _ params: QueryParameters, binding: ListCursor.Binding?, errors: inout ValidationErrors
+    ) -> CallPage {
+        var limit: Int?
+        if let text = params["limit"] {
+            if let value = Int(text), (1...1000).contains(value) {
+                limit = value
+            } else {
+                errors.add("limit", "must be an integer from 1 to 1000")
+            }
+        }
+        var after: CallPosition?
+        if let text = params["cursor"], let binding {
+            after = ListCursor.decode(text, for: binding)
+            if after == nil { errors.add("cursor", "is not a cursor of this list (its organization and filters)") }
+        }
+        return CallPage(limit: limit, after: after)
+    }
+
+    /// `If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly.
+    private static func matchesWeakly(_ header: String, _ etag: String) -> Bool {
+        if header.contains("*"), header.allSatisfy({ $0 == "*" || $0 == " " || $0 == "\t" }) { return true }
+        return EntityTagList.parse(header).contains { $0 == etag || $0 == "W/" + etag }
     }
 
     /// `PUT` or `POST .../calls_in_progress.json`
@@ -72,9 +120,10 @@ struct CallsController: Sendable {
         guard errors.isEmpty else { throw DomainError.invalid(errors) }
         let scope = CallScope(try request.authorize(organization, toAct: .write))
 
-        let update = CallUpdate(externalUniqueID: newExternalID, customData: writes)
+        let precondition = request.request.headers[.ifMatch].map(IfMatch.init(header:))
+        let update = CallUpdate(externalUniqueID: newExternalID, customData: writes, precondition: precondition)
         let call = try await services.store.updateCall(selector, in: scope, update)
-        return APIResponse.json(.ok) { writer in
+        return APIResponse.json(.ok, headers: [.eTag: call.etag]) { writer in
             writer.beginObject()
             writer.key("current_call")
             writer.writeCall(call)

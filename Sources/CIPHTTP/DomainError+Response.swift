@@ -24,6 +24,8 @@ extension DomainError {
             return APIResponse.errors(.contentTooLarge, Self.bodyErrors("is too large"))
         case .unsupportedMediaType:
             return APIResponse.errors(.unsupportedMediaType, Self.bodyErrors("must be application/json"))
+        case .preconditionFailed(let etag):
+            return APIResponse.error(.preconditionFailed, "PreconditionFailed", headers: [.eTag: etag])
         case .rateLimited(let seconds):
             return APIResponse.error(.tooManyRequests, "RateLimited", headers: [.retryAfter: String(seconds)])
         case .unavailable:

@@ -69,6 +69,11 @@ public protocol CallStore: Sendable {
     func currentCalls(_ query: CallQuery) async throws -> [CallRecord]
     /// The same calls as `currentCalls`, each as its call object (SPEC 2.3), ready to send.
     func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON]
+    /// SPEC 2.2's answer for `query`, cut at its page (2.8), with its ETag (2.7).
+    func currentCallListing(_ query: CallQuery) async throws -> CallListing
+    /// The ETag `currentCallListing` would give for `query`, when the store knows it without listing
+    /// (nothing changed since it last did); nil otherwise.
+    func knownListingETag(_ query: CallQuery) async -> String?
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
@@ -134,6 +139,13 @@ extension CallStore {
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
         try await currentCalls(query).map(CallObjectJSON.init)
     }
+
+    /// From `currentCalls`, which honours the page's cursor and reads one call past its limit.
+    public func currentCallListing(_ query: CallQuery) async throws -> CallListing {
+        CallListing(try await currentCalls(query), page: query.page, record: { $0 }, object: CallObjectJSON.init)
+    }
+
+    public func knownListingETag(_ query: CallQuery) async -> String? { nil }
 }
 
 /// How many rows one purge transaction deletes: small enough that requests are not held up behind

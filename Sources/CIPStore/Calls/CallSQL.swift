@@ -64,10 +64,12 @@ enum CallSQL {
             conditions.and("calling_phone_number", .text(pair.calling))
             conditions.and("destination_phone_number", .text(pair.destination))
         }
-        return (
-            "SELECT \(CallColumns.names) FROM calls WHERE \(conditions.sql) ORDER BY transfer_start DESC, transaction_id ASC",
-            conditions.values
-        )
+        if let after = query.page.after { conditions.and(after: after) }
+        var sql =
+            "SELECT \(CallColumns.names) FROM calls WHERE \(conditions.sql) ORDER BY transfer_start DESC, transaction_id ASC"
+        // One more than the page holds: whether it is there says whether a next page follows.
+        if let limit = query.page.limit { sql += " LIMIT \(conditions.bind(.integer(Int64(limit) + 1)))" }
+        return (sql, conditions.values)
     }
 
     /// The live call a PUT names; the caller still checks the scope.

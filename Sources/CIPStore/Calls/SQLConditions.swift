@@ -1,3 +1,5 @@
+import CIPDomain
+
 /// How a backend writes a bound parameter: SQLite `?`, PostgreSQL `$1`, `$2`, …
 enum SQLDialect: Sendable {
     case sqlite
@@ -32,6 +34,16 @@ struct SQLConditions: Sendable {
     mutating func and(anyOf columns: [String], equal value: StoredValue) {
         let tests = columns.map { "\($0) = \(bind(value))" }
         clauses.append("(" + tests.joined(separator: " OR ") + ")")
+    }
+
+    /// `… AND (transfer_start < ? OR (transfer_start = ? AND transaction_id > ?))`: the calls after
+    /// `position` in SPEC 2.2's order (a paging cursor's keyset).
+    mutating func and(after position: CallPosition) {
+        let time = StoredValue.integer(position.transferStart.milliseconds)
+        let earlier = bind(time)
+        let same = bind(time)
+        let later = bind(.text(position.transactionID))
+        clauses.append("(transfer_start < \(earlier) OR (transfer_start = \(same) AND transaction_id > \(later)))")
     }
 
     /// A placeholder for a value bound after the conditions' own (a LIMIT, say).

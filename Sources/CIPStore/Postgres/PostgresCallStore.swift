@@ -90,7 +90,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             guard let record = try await rows.calls([transactionID])[transactionID],
                 selector.matches(record, in: scope)
             else { throw DomainError.notFound }
-            let (updated, write) = CallWrite.update(record, with: update)
+            let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }
     }

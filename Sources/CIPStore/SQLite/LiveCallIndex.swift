@@ -8,6 +8,10 @@ import Synchronization
 /// always equals the committed live calls, and it is rebuilt from the database when first needed.
 final class LiveCallIndex: Sendable {
     private let state = Mutex(State())
+    /// The ETag of each listing answered lately, with the sequence number it was true at: a poller
+    /// whose list has not changed is answered `304` without listing it again (SPEC 2.7).
+    private let listingETags = Mutex<[CallQuery: (sequence: Int64, etag: String)]>([:])
+    private static let maxRememberedETags = 4_096
 
     fileprivate struct State {
         var isLoaded = false
@@ -85,6 +89,25 @@ final class LiveCallIndex: Sendable {
     /// The call objects of the live calls `query` selects, in SPEC 2.2's order.
     func callObjects(matching query: CallQuery) -> [CallObjectJSON] {
         liveCalls(matching: query).map(\.object)
+    }
+
+    /// SPEC 2.2's answer for `query`, cut at its page, with its ETag (remembered for `knownETag`).
+    func listing(matching query: CallQuery) -> CallListing {
+        let (found, sequence) = state.withLock { state in (state.matching(query), state.sequence) }
+        let listing = CallListing(Self.listed(found), page: query.page, record: \.record, object: \.object)
+        listingETags.withLock { remembered in
+            if remembered.count >= Self.maxRememberedETags { remembered.removeAll(keepingCapacity: true) }
+            remembered[query] = (sequence, listing.etag)
+        }
+        return listing
+    }
+
+    /// The ETag `listing(matching:)` gave for `query`, if nothing was committed since.
+    func knownETag(_ query: CallQuery) -> String? {
+        let sequence = state.withLock { $0.sequence }
+        return listingETags.withLock { remembered in
+            remembered[query].flatMap { $0.sequence == sequence ? $0.etag : nil }
+        }
     }
 
     private func liveCalls(matching query: CallQuery) -> [LiveCall] {

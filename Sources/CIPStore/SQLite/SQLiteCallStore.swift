@@ -41,6 +41,14 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         live.callObjects(matching: query)
     }
 
+    public func currentCallListing(_ query: CallQuery) async throws -> CallListing {
+        live.listing(matching: query)
+    }
+
+    public func knownListingETag(_ query: CallQuery) async -> String? {
+        live.knownETag(query)
+    }
+
     public func liveCallCount() async throws -> Int {
         live.count
     }
@@ -68,7 +76,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         return try await commit { _ in
             // On the writer queue the index holds every committed write, so it is as good as a read.
             guard let record = live.call(selector, in: scope) else { throw DomainError.notFound }
-            let (updated, write) = CallWrite.update(record, with: update)
+            let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }
     }

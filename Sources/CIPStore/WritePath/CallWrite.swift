@@ -61,8 +61,12 @@ struct CallWrite: Sendable {
         return ((parsed, outcomes), write)
     }
 
-    /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing.
-    static func update(_ record: CallRecord, with update: CallUpdate) -> (CallRecord, CallWrite?) {
+    /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing. Its `If-Match` is
+    /// checked here, on the call as read under its lock, so no other write comes between (SPEC 2.7).
+    static func update(_ record: CallRecord, with update: CallUpdate) throws -> (CallRecord, CallWrite?) {
+        if let precondition = update.precondition, !precondition.allows(record) {
+            throw DomainError.preconditionFailed(etag: record.etag)
+        }
         let updated = update.applied(to: record)
         guard let change = CallChange.made(from: record, to: updated) else { return (record, nil) }
         return (updated, CallWrite(upserts: [updated], changes: [change]))

@@ -1,0 +1,94 @@
+/// A call's place in SPEC 2.2's order (most recent transfer first, ties by transaction id): what a
+/// paging cursor remembers of the last call of a page (SPEC 2.8).
+public struct CallPosition: Sendable, Hashable {
+    public let transferStart: Timestamp
+    public let transactionID: String
+
+    public init(transferStart: Timestamp, transactionID: String) {
+        self.transferStart = transferStart
+        self.transactionID = transactionID
+    }
+
+    public init(of record: CallRecord) {
+        self.init(transferStart: record.transferStart, transactionID: record.transactionID)
+    }
+
+    /// Whether `record` comes after this position in SPEC 2.2's order.
+    public func isFollowed(by record: CallRecord) -> Bool {
+        if record.transferStart != transferStart { return record.transferStart < transferStart }
+        return record.transactionID > transactionID
+    }
+}
+
+/// SPEC 2.8: at most `limit` calls (nil: all of them), after `after` (nil: from the first).
+public struct CallPage: Sendable, Hashable {
+    public let limit: Int?
+    public let after: CallPosition?
+
+    public init(limit: Int?, after: CallPosition?) {
+        self.limit = limit
+        self.after = after
+    }
+
+    public static let everything = CallPage(limit: nil, after: nil)
+}
+
+/// One answer of `current_calls`: the calls of the page, where the next page starts, and SPEC 2.7's
+/// ETag of the whole answer.
+public struct CallListing: Sendable {
+    public let calls: [CallObjectJSON]
+    /// The last listed call's position, when more calls follow it.
+    public let next: CallPosition?
+    public let etag: String
+
+    /// The listing of `records` (already in order and after the page's start), cut at the page's
+    /// limit; `object` gives each record's call object.
+    public init<Listed>(
+        _ listed: [Listed], page: CallPage, record: (Listed) -> CallRecord, object: (Listed) -> CallObjectJSON
+    ) {
+        let shown = page.limit.map { Array(listed.prefix($0)) } ?? listed
+        let next = shown.count < listed.count ? shown.last.map { CallPosition(of: record($0)) } : nil
+        self.calls = shown.map(object)
+        self.next = next
+        self.etag = ListETag.of(shown.map(record), next: next)
+    }
+}
+
+/// SPEC 2.7's ETag of a list: the same calls at the same versions, in the same order and with the
+/// same next page, give the same tag on every node; any change gives another (FNV-1a, 64 bits).
+public enum ListETag {
+    public static func of(_ records: [CallRecord], next: CallPosition?) -> String {
+        var hash = Fingerprint()
+        for record in records {
+            hash.add(record.transactionID)
+            hash.add(".")
+            hash.add(String(record.version))
+            hash.add(";")
+        }
+        if let next {
+            hash.add("next:")
+            hash.add(String(next.transferStart.milliseconds))
+            hash.add(next.transactionID)
+        }
+        return "\"l\(records.count)-\(hash.hex)\""
+    }
+}
+
+/// FNV-1a over text, for tags that must be the same on every node and every run.
+public struct Fingerprint: Sendable {
+    private var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            value ^= UInt64(byte)
+            value = value &* 0x100_0000_01b3
+        }
+    }
+
+    public var hex: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
