@@ -4,6 +4,10 @@ import CIPTestSupport
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -178,6 +182,37 @@ struct MultiNodeTests {
         #expect(
             try await cluster.update(
                 "ADMIN-NODE", via: 1, #"{"call_in_progress":{"custom_data":[{"name":"Stage","value":"Won"}]}}"#) == 200)
+    }
+
+    /// SPEC 2.7 across nodes: twenty updates with the same `If-Match`, through both nodes at once,
+    /// have one winner.
+    @Test func twentyIfMatchUpdatesAcrossBothNodesHaveOneWinner() async throws {
+        let cluster = try await Self.startCluster()
+        defer { cluster.stop() }
+        #expect(try await cluster.bridge("IF-MATCH", via: 0) == "applied")
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    var request = URLRequest(
+                        url: URL(
+                            string:
+                                "\(cluster.api(index % 2))/calls_in_progress.json?\(cluster.networkQuery)&transaction_id=IF-MATCH"
+                        )!)
+                    request.httpMethod = "PUT"
+                    request.setValue(cluster.orgToken, forHTTPHeaderField: "Authorization")
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.setValue(#""IF-MATCH.1""#, forHTTPHeaderField: "If-Match")
+                    request.httpBody = Data(
+                        #"{"call_in_progress":{"custom_data":[{"name":"f1","value":"v\#(index)"}]}}"#.utf8)
+                    let (_, response) = try await URLSession.shared.data(for: request)
+                    return (response as? HTTPURLResponse)?.statusCode ?? 0
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 412 }.count == 19)
+        #expect(try await cluster.find("&transaction_id=IF-MATCH", via: 1).first?["version"] == .integer(2))
     }
 
     @Test func twentyClaimsOfOneExternalIDAcrossBothNodesHaveOneWinner() async throws {
