@@ -90,14 +90,15 @@ def set_external_ids(port, token, network, count):
             sys.exit(f"bench: setting external ids failed: {status} {body[:200]!r}")
 
 
-def lua_script(folder, name, method, path_expression, low, high, token, body=None):
+def lua_script(folder, name, method, path_expression, low, high, token, body=None, headers=None):
     """A wrk script whose requests go to `path_expression` (Lua, using a random `i` in [low, high])."""
     path = os.path.join(folder, name + ".lua")
     body_line = f"local body = {json.dumps(json.dumps(body))}" if body else "local body = nil"
+    extra = "".join(f", [{json.dumps(key)}] = {json.dumps(value)}" for key, value in (headers or {}).items())
     with open(path, "w") as script:
         script.write(f"""
 math.randomseed(os.time())
-local headers = {{ ["Authorization"] = "{token}", ["Content-Type"] = "application/json" }}
+local headers = {{ ["Authorization"] = "{token}", ["Content-Type"] = "application/json"{extra} }}
 {body_line}
 request = function()
   local i = math.random({low}, {high})
@@ -105,6 +106,19 @@ request = function()
 end
 """)
     return path
+
+
+def list_etag(port, token, path):
+    """The ETag of a list as it is now (it stays so while nothing writes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", path, headers={"Authorization": token})
+    response = conn.getresponse()
+    response.read()
+    etag = response.getheader("ETag")
+    conn.close()
+    if response.status != 200 or not etag:
+        sys.exit(f"bench: no ETag on {path}: {response.status}")
+    return etag
 
 
 def run_wrk(port, seconds, script=None, path="/health"):
@@ -187,6 +201,11 @@ def main():
                 folder, "eid", "GET", f'string.format("{base}&external_unique_id=E%07d", i)', 0, external_ids - 1, org)),
             (f"GET one advertiser's calls (~{CALLS_PER_ADVERTISER})", lua_script(
                 folder, "adv", "GET", f'"{advertiser_list}" .. i', advertisers[0], advertisers[-1], org)),
+            # SPEC 2.7: a poller of the whole unchanged network list, answered 304 (wrk counts 3xx
+            # as non-2xx: all of them are expected here).
+            ("GET network list, If-None-Match unchanged (304)", lua_script(
+                folder, "poll", "GET", f'"{base}"', 0, 0, org, headers={"If-None-Match": list_etag(port, org, base)})),
+            ("GET a page of 100 (limit=100)", lua_script(folder, "page", "GET", f'"{base}&limit=100"', 0, 0, org)),
             ("PUT custom data (durable)", lua_script(
                 folder, "put", "PUT", f'string.format("{update}&transaction_id=B%07d", i)', 0, count - 1, org,
                 body={"call_in_progress": {"custom_data": [{"name": "Stage", "value": "benchmarked"}]}})),

@@ -57,6 +57,9 @@ public struct MaintenanceService: Service {
         metrics.recordPurged(purged)
         let purgedChanges = try await store.purgeChanges(
             committedBefore: now.advanced(by: .zero - settings.changeRetention))
+        // SPEC 2.9: an expired entry is never listed or applied (those reads check the time) and
+        // is purged here.
+        _ = try await store.purgeExpiredPreCallData(now: now)
         if expired > 0 || purged > 0 || purgedChanges > 0 {
             logger.info(
                 "maintenance",

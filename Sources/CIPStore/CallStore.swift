@@ -112,7 +112,7 @@ public protocol ChangeLogStore: DatabaseStore {
 }
 
 /// The background work of a serving store: expiry and the purges of retention.
-public protocol MaintenanceStore: Sendable {
+public protocol MaintenanceStore: PreCallStore {
     /// Ends, as `expired` at `now`, every live call whose last event was received before `cutoff`.
     /// Returns how many calls it ended.
     func expireCalls(silentSince cutoff: Timestamp, now: Timestamp) async throws -> Int
@@ -126,8 +126,22 @@ public protocol MaintenanceStore: Sendable {
     func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool
 }
 
+/// SPEC 2.9's pre-call data, apart from its use by the write path (which consumes it at a bridge).
+public protocol PreCallStore: Sendable {
+    /// Stores an entry, replacing the organization's entry for the same numbers; returns it as stored.
+    func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry
+    /// The organization's entries not expired at `now`, newest first.
+    func preCallData(for organization: OrganizationRef, now: Timestamp) async throws -> [PreCallEntry]
+    /// Removes the organization's entry for these numbers; nil when there is none (or it expired).
+    func withdrawPreCallData(
+        for organization: OrganizationRef, calling: String, destination: String?, now: Timestamp
+    ) async throws -> PreCallEntry?
+    /// Removes the entries expired at `now`; how many.
+    func purgeExpiredPreCallData(now: Timestamp) async throws -> Int
+}
+
 /// Everything `cip serve` uses.
-public typealias ServingStore = AdminStore & ChangeLogStore & CallStore & MaintenanceStore
+public typealias ServingStore = AdminStore & ChangeLogStore & CallStore & MaintenanceStore & PreCallStore
 
 extension CallStore {
     /// Applies checked events in order, in one transaction; one outcome per event.

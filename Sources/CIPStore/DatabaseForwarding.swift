@@ -3,7 +3,7 @@ import CIPDomain
 /// A serving store answers for its database too (catalog, tokens, export), so the server holds one
 /// store; this forwards those (and the change log's reads), once for every backend.
 public protocol DatabaseForwarding: AdminStore {
-    associatedtype Database: AdminStore & ChangeLogStore
+    associatedtype Database: AdminStore & ChangeLogStore & PreCallStore
     var database: Database { get }
 }
 
@@ -72,5 +72,25 @@ extension DatabaseForwarding {
 
     public func call(transactionID: String) async throws -> CallRecord? {
         try await database.call(transactionID: transactionID)
+    }
+}
+
+extension DatabaseForwarding {
+    public func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry {
+        try await database.putPreCallData(entry)
+    }
+
+    public func preCallData(for organization: OrganizationRef, now: Timestamp) async throws -> [PreCallEntry] {
+        try await database.preCallData(for: organization, now: now)
+    }
+
+    public func withdrawPreCallData(
+        for organization: OrganizationRef, calling: String, destination: String?, now: Timestamp
+    ) async throws -> PreCallEntry? {
+        try await database.withdrawPreCallData(for: organization, calling: calling, destination: destination, now: now)
+    }
+
+    public func purgeExpiredPreCallData(now: Timestamp) async throws -> Int {
+        try await database.purgeExpiredPreCallData(now: now)
     }
 }

@@ -75,6 +75,7 @@ struct PostgresCallRows {
         } catch let error as PSQLError where error.sqlState == "23505" {
             throw DomainError.externalIDTaken
         }
+        try await consumePreCallData(write.consumedPreCall)
     }
 
     fileprivate static let writeSQL: String = {

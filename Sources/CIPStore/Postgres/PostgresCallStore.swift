@@ -64,10 +64,12 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         return try await CallerError.unwrapping {
             try await commit { rows in
                 try await rows.lock(ids)
-                let (result, write) = try CallWrite.feed(
-                    calls: try await rows.calls(ids), seen: try await rows.seenEvents(ids), receivedAt: receivedAt,
-                    parse)
-                return (result, write, receivedAt)
+                let stored = try await rows.calls(ids)
+                let (parsed, events) = try CallWrite.parse(calls: stored, parse)
+                let (outcomes, write) = CallWrite.fold(
+                    events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt,
+                    preCall: try await rows.preCallCandidates(for: events, now: receivedAt))
+                return ((parsed, outcomes), write, receivedAt)
             }
         }
     }

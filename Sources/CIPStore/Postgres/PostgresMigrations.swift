@@ -99,5 +99,21 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "v4-pre-call-data",
+            [
+                // SPEC 2.9: one pending entry per organization and numbers ('' for any destination).
+                """
+                CREATE TABLE pre_call_data (id BIGSERIAL PRIMARY KEY, organization_type TEXT NOT NULL,
+                    organization_id BIGINT NOT NULL, network_id BIGINT NOT NULL,
+                    calling_phone_number TEXT NOT NULL, destination_phone_number TEXT NOT NULL,
+                    external_unique_id TEXT, custom_data TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    UNIQUE (organization_type, organization_id, calling_phone_number, destination_phone_number))
+                """,
+                "CREATE INDEX pre_call_data_caller ON pre_call_data (network_id, calling_phone_number)",
+                "CREATE INDEX pre_call_data_expiry ON pre_call_data (expires_at)",
+            ]
+        ),
     ]
 }

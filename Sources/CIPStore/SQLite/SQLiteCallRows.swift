@@ -68,6 +68,7 @@ struct SQLiteCallRows {
                 identity.transactionID, identity.kind.rawValue, identity.occurredAt.milliseconds,
             ])
         }
+        try consumePreCallData(write.consumedPreCall)
         return try appendChanges(write.changes, committedAt: committedAt)
     }
 

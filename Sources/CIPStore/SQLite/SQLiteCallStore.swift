@@ -60,9 +60,12 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         let ids = Set(transactionIDs).sorted()
         return try await CallerError.unwrapping {
             try await commit { rows in
-                let (result, write) = try CallWrite.feed(
-                    calls: try rows.calls(ids), seen: try rows.seenEvents(ids), receivedAt: receivedAt, parse)
-                return (result, write, receivedAt)
+                let stored = try rows.calls(ids)
+                let (parsed, events) = try CallWrite.parse(calls: stored, parse)
+                let (outcomes, write) = CallWrite.fold(
+                    events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt,
+                    preCall: try rows.preCallCandidates(for: events, now: receivedAt))
+                return ((parsed, outcomes), write, receivedAt)
             }
         }
     }

@@ -140,6 +140,27 @@ enum SQLiteMigrations {
                         WHERE previous_advertiser_id IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v7-pre-call-data") { db in
+            // SPEC 2.9: one pending entry per organization and numbers ('' for any destination).
+            try db.execute(
+                sql: """
+                    CREATE TABLE pre_call_data (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        organization_type TEXT NOT NULL,
+                        organization_id INTEGER NOT NULL,
+                        network_id INTEGER NOT NULL,
+                        calling_phone_number TEXT NOT NULL,
+                        destination_phone_number TEXT NOT NULL,
+                        external_unique_id TEXT,
+                        custom_data TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        UNIQUE (organization_type, organization_id, calling_phone_number, destination_phone_number)
+                    );
+                    CREATE INDEX pre_call_data_caller ON pre_call_data (network_id, calling_phone_number);
+                    CREATE INDEX pre_call_data_expiry ON pre_call_data (expires_at);
+                    """)
+        }
         return migrator
     }
 }

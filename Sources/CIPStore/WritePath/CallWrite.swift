@@ -10,26 +10,36 @@ struct CallWrite: Sendable {
     private(set) var remembered: [EventIdentity] = []
     /// Every change of a call object, in the order it happened.
     private(set) var changes: [CallChange] = []
+    /// The pre-call data entries this write applied, to delete with it (SPEC 2.9: consumed once).
+    private(set) var consumedPreCall: [Int64] = []
 
-    var isEmpty: Bool { upserts.isEmpty && remembered.isEmpty && changes.isEmpty }
+    var isEmpty: Bool { upserts.isEmpty && remembered.isEmpty && changes.isEmpty && consumedPreCall.isEmpty }
 
     /// Folds a batch of events, in order, into their outcomes and one write. `calls` holds the
     /// batch's stored calls and `seen` their remembered events, both read under the calls' locks.
     static func fold(
         _ events: [CallEvent], calls stored: [String: CallRecord], seen storedSeen: Set<EventIdentity>,
-        receivedAt: Timestamp
+        receivedAt: Timestamp, preCall: PreCallCandidates = PreCallCandidates()
     ) -> (outcomes: [CallLifecycle.Outcome], write: CallWrite) {
         var calls = stored
         var seen = storedSeen
         var write = CallWrite()
+        var preCall = preCall
         var touched: [String] = []
         var touchedOnce: Set<String> = []
         var outcomes: [CallLifecycle.Outcome] = []
         outcomes.reserveCapacity(events.count)
         for event in events {
             let before = calls[event.transactionID]
-            let outcome = CallLifecycle.apply(
+            var outcome = CallLifecycle.apply(
                 event, to: before, alreadySeen: seen.contains(event.identity), receivedAt: receivedAt)
+            // SPEC 2.9: a bridge that brings a call in takes its pending pre-call data in the same step.
+            if case .applied(let bridged) = outcome, event.kind == .bridged, bridged.isLive, before?.isLive != true,
+                let taken = preCall.take(for: bridged, at: receivedAt)
+            {
+                outcome = .applied(taken.1)
+                write.consumedPreCall.append(taken.0)
+            }
             switch outcome {
             case .applied(let record):
                 if before != record {
@@ -50,15 +60,17 @@ struct CallWrite: Sendable {
         return (outcomes, write)
     }
 
-    /// A feed request's write: `parse` turns the request into events knowing each named call's stored
-    /// network (its own errors pass through as `CallerError`), and the events are folded.
-    static func feed<Parsed>(
-        calls stored: [String: CallRecord], seen: Set<EventIdentity>, receivedAt: Timestamp,
-        _ parse: ([String: Int64]) throws -> (Parsed, [CallEvent])
-    ) throws -> ((Parsed, [CallLifecycle.Outcome]), CallWrite) {
-        let (parsed, events) = try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
-        let (outcomes, write) = fold(events, calls: stored, seen: seen, receivedAt: receivedAt)
-        return ((parsed, outcomes), write)
+    /// A feed request's events: `parse` turns the request into events knowing each named call's
+    /// stored network (its own errors pass through as `CallerError`).
+    static func parse<Parsed>(
+        calls stored: [String: CallRecord], _ parse: ([String: Int64]) throws -> (Parsed, [CallEvent])
+    ) throws -> (Parsed, [CallEvent]) {
+        try CallerError.wrapping { try parse(stored.mapValues(\.networkID)) }
+    }
+
+    /// The callers whose pending pre-call data the bridges among `events` may take.
+    static func bridgedCallers(_ events: [CallEvent]) -> [String] {
+        Set(events.filter { $0.kind == .bridged }.compactMap(\.callingPhoneNumber)).sorted()
     }
 
     /// The write of a PUT's update (SPEC 2.4), or nil when it changes nothing. Its `If-Match` is
@@ -95,5 +107,38 @@ struct CallWrite: Sendable {
             if let change = CallChange.made(from: record, to: expired) { write.changes.append(change) }
         }
         return write
+    }
+}
+
+/// The pending pre-call data a write may apply, read under the write's locks, with the external ids
+/// live calls already hold among those the entries would set (SPEC 2.9).
+struct PreCallCandidates: Sendable {
+    private var entries: [PreCallEntry]
+    private var takenExternalIDs: [Int64: Set<String>]
+
+    init(entries: [PreCallEntry] = [], takenExternalIDs: [Int64: Set<String>] = [:]) {
+        self.entries = entries
+        self.takenExternalIDs = takenExternalIDs
+    }
+
+    /// Per network, the external ids the entries would set: what the backend checks against live calls.
+    var externalIDsByNetwork: [Int64: [String]] {
+        Dictionary(grouping: entries.filter { $0.externalUniqueID != nil }, by: \.networkID).mapValues {
+            Array(Set($0.compactMap(\.externalUniqueID))).sorted()
+        }
+    }
+
+    /// The most recently written entry for `call`, applied to it and no longer offered: its custom data
+    /// with source `PreCallAPI`, and its external id unless a live call of the network has it.
+    mutating func take(for call: CallRecord, at now: Timestamp) -> (Int64, CallRecord)? {
+        guard let entry = entries.filter({ $0.matches(call, at: now) }).max(by: { $0.id < $1.id }) else { return nil }
+        entries.removeAll { $0.id == entry.id }
+        var applied = call
+        applied.merge(entry.customData)
+        if let externalID = entry.externalUniqueID, takenExternalIDs[call.networkID]?.contains(externalID) != true {
+            applied.externalUniqueID = externalID
+            takenExternalIDs[call.networkID, default: []].insert(externalID)
+        }
+        return (entry.id, applied)
     }
 }
