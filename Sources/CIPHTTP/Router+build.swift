@@ -14,6 +14,7 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
     let stream = StreamController(services: services)
     let wallboard = WallboardController()
     let admin = AdminController(services: services)
+    let preCall = PreCallController(services: services)
     var routes = RouteTable()
     routes.add("/health", .get, health.health)
     routes.add("/ready", .get, health.ready)
@@ -36,6 +37,19 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
         routes.add(
             "/api/\(apiVersion)/telephony/call_events\(suffix)", .post,
             services.checked(readsBody: true, telephony.post))
+        // SPEC 2.9: pre-call data.
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress/pre_call_data\(suffix)", .put,
+            services.checked(readsBody: true, preCall.put))
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress/pre_call_data\(suffix)", .post,
+            services.checked(readsBody: true, preCall.put))
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress/pre_call_data\(suffix)", .get,
+            services.checked(readsBody: false, preCall.list))
+        routes.add(
+            "/api/\(apiVersion)/calls_in_progress/pre_call_data\(suffix)", .delete,
+            services.checked(readsBody: false, preCall.withdraw))
     }
     routes.add(
         "/api/\(apiVersion)/calls_in_progress/stream", .get, services.checked(readsBody: false, stream.stream))
