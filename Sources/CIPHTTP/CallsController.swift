@@ -5,9 +5,22 @@ import Hummingbird
 /// SPEC 2.2 and 2.4: finding and updating calls in progress.
 struct CallsController: Sendable {
     let services: APIServices
+    private let polled = ListQueryMemo()
+
+    init(services: APIServices) {
+        self.services = services
+    }
 
     /// `GET .../calls_in_progress/current_calls.json`
     func currentCalls(_ request: CheckedRequest) async throws -> Response {
+        let ifNoneMatch = request.request.headers[.ifNoneMatch]
+        let rawQuery = request.request.uri.query ?? ""
+        // A poller asking again for a list it was already answered: no parsing, no authorizing.
+        if let ifNoneMatch, let query = polled.query(tokenID: request.token.id, rawQuery: rawQuery),
+            let known = await services.store.knownListingETag(query), Self.matchesWeakly(ifNoneMatch, known)
+        {
+            return Response(status: .notModified, headers: [.eTag: known])
+        }
         let token = request.token
         let params = request.params
         var errors = request.validationErrors()
@@ -33,7 +46,7 @@ struct CallsController: Sendable {
 
         // SPEC 2.7: a poller whose list has not changed is answered 304, without listing it again
         // when the store remembers the list's tag.
-        let ifNoneMatch = request.request.headers[.ifNoneMatch]
+        if ifNoneMatch != nil { polled.remember(query, tokenID: token.id, rawQuery: rawQuery) }
         if let ifNoneMatch, let known = await services.store.knownListingETag(query),
             Self.matchesWeakly(ifNoneMatch, known)
         {
@@ -80,7 +93,11 @@ struct CallsController: Sendable {
 
     /// `If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly.
     private static func matchesWeakly(_ header: String, _ etag: String) -> Bool {
-        if header.contains("*"), header.allSatisfy({ $0 == "*" || $0 == " " || $0 == "\t" }) { return true }
+        if header.utf8.contains(UInt8(ascii: "*")),
+            header.utf8.allSatisfy({ $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+        {
+            return true
+        }
         return EntityTagList.parse(header).contains { $0 == etag || $0 == "W/" + etag }
     }
 

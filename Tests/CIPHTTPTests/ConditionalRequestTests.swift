@@ -128,10 +128,21 @@ struct ConditionalRequestTests {
             let oneTag = try #require(try await api.request(.get, one, token: token).headers[.eTag])
             try await api.bridge("LIST-4")
             #expect(try await api.request(.get, one, token: token, headers: [.ifNoneMatch: oneTag]).status == 304)
-            // Checks before the request itself still come first.
+            // Checks before the request itself still come first, for a poller answered 304 before too.
             #expect(
                 try await api.request(.get, list, token: api.world.tokens.revoked, headers: [.ifNoneMatch: "*"]).status
                     == 401)
+            let poller = TokenGenerator.newToken()
+            let record = try await api.world.store.createToken(
+                hash: TokenHash(of: poller), kind: .organization,
+                organization: OrganizationRef(type: .network, id: api.world.networkA.id), scope: .read,
+                description: nil, createdAt: .now())
+            let tag = try #require(try await api.request(.get, list, token: poller).headers[.eTag])
+            #expect(try await api.request(.get, list, token: poller, headers: [.ifNoneMatch: tag]).status == 304)
+            #expect(try await api.request(.get, list, token: poller, headers: [.ifNoneMatch: tag]).status == 304)
+            _ = try await api.world.store.revokeToken(id: record.id)
+            try await Task.sleep(for: .milliseconds(600))  // past the token cache's age
+            #expect(try await api.request(.get, list, token: poller, headers: [.ifNoneMatch: tag]).status == 401)
         }
     }
 }
