@@ -22,6 +22,12 @@ final class LiveCallIndex: Sendable {
         var byPhonePair: [PhonePair: [String]] = [:]
         var byNetwork: [Int64: Set<String>] = [:]
         var byAdvertiser: [Int64: Set<String>] = [:]
+        /// An organization's live calls in SPEC 2.2's order, made when first listed and dropped when
+        /// one of them changes: paging reads a page of it instead of sorting every call of the
+        /// organization for every page.
+        var ordered: [OrganizationRef: [LiveCall]] = [:]
+        /// Orderings dropped by the current commit, released once its lock is let go.
+        var dropped: [[LiveCall]] = []
     }
 
     /// A live call and its call object, written once when it changes rather than at every read.
@@ -64,14 +70,17 @@ final class LiveCallIndex: Sendable {
         for (position, record) in records.enumerated() { last[record.transactionID] = position }
         let final = records.indices.filter { last[records[$0].transactionID] == $0 }.map { records[$0] }
         let calls = final.map { $0.isLive ? LiveCall($0) : nil }
-        state.withLock { state in
-            guard state.isLoaded else { return }
+        let dropped = state.withLock { state -> [[LiveCall]] in
+            guard state.isLoaded else { return [] }
             state.sequence = max(state.sequence, sequence)
             for (record, call) in zip(final, calls) {
                 state.remove(record.transactionID)
                 if let call { state.insert(call) }
             }
+            defer { state.dropped = [] }
+            return state.dropped
         }
+        _ = dropped  // released here, outside the lock
     }
 
     /// The calls `scope` may see and the sequence number they are as of, read under one lock.
@@ -93,10 +102,25 @@ final class LiveCallIndex: Sendable {
 
     /// SPEC 2.2's answer for `query`, cut at its page, with its ETag (remembered for `knownETag`).
     func listing(matching query: CallQuery) -> CallListing {
-        let (found, sequence) = state.withLock { state in (state.matching(query), state.sequence) }
-        // A page needs its calls and whether one more follows, not the whole list in order.
-        let ordered = query.page.limit.map { Self.firstInOrder(found, count: $0 + 1) } ?? Self.listed(found)
-        let listing = CallListing(ordered, page: query.page, record: \.record, object: \.object)
+        let listing: CallListing
+        let sequence: Int64
+        if query.transactionID == nil, query.externalUniqueID == nil, query.phonePair == nil {
+            // A whole organization's list, or a page of it: read from its ordering.
+            let (ordered, current) = state.withLock { state in
+                (state.orderedCalls(of: query.scope.organization.ref), state.sequence)
+            }
+            sequence = current
+            let start =
+                query.page.after.map { after in Self.firstIndex(in: ordered) { after.isFollowed(by: $0.record) } } ?? 0
+            let end = query.page.limit.map { min(ordered.count, start + $0 + 1) } ?? ordered.count
+            listing = CallListing(Array(ordered[start..<end]), page: query.page, record: \.record, object: \.object)
+        } else {
+            let (found, current) = state.withLock { state in (state.matching(query), state.sequence) }
+            sequence = current
+            // A page needs its calls and whether one more follows, not the whole list in order.
+            let ordered = query.page.limit.map { Self.firstInOrder(found, count: $0 + 1) } ?? Self.listed(found)
+            listing = CallListing(ordered, page: query.page, record: \.record, object: \.object)
+        }
         listingETags.withLock { remembered in
             if remembered.count >= Self.maxRememberedETags { remembered.removeAll(keepingCapacity: true) }
             remembered[query] = (sequence, listing.etag)
@@ -114,6 +138,17 @@ final class LiveCallIndex: Sendable {
 
     private func liveCalls(matching query: CallQuery) -> [LiveCall] {
         Self.listed(state.withLock { $0.matching(query) })
+    }
+
+    /// The first index of `ordered` whose call satisfies `follows` (which holds for a suffix of it).
+    private static func firstIndex(in ordered: [LiveCall], where follows: (LiveCall) -> Bool) -> Int {
+        var low = 0
+        var high = ordered.count
+        while low < high {
+            let middle = (low + high) / 2
+            if follows(ordered[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     /// The first `count` of `calls` in SPEC 2.2's order, without sorting them all: a page of 100 out
@@ -160,6 +195,27 @@ final class LiveCallIndex: Sendable {
 }
 
 extension LiveCallIndex.State {
+    /// `organization`'s live calls in SPEC 2.2's order, made now if no change dropped it since.
+    fileprivate mutating func orderedCalls(of organization: OrganizationRef) -> [LiveCallIndex.LiveCall] {
+        if let ordered = ordered[organization] { return ordered }
+        let ids = (organization.type == .network ? byNetwork[organization.id] : byAdvertiser[organization.id]) ?? []
+        let made = ids.compactMap { calls[$0] }.sorted { CallRecord.listedBefore($0.record, $1.record) }
+        ordered[organization] = made
+        return made
+    }
+
+    /// Drops the orderings `record` is part of.
+    fileprivate mutating func dropOrderings(of record: CallRecord) {
+        if let gone = ordered.removeValue(forKey: OrganizationRef(type: .network, id: record.networkID)) {
+            dropped.append(gone)
+        }
+        if let advertiserID = record.advertiserID,
+            let gone = ordered.removeValue(forKey: OrganizationRef(type: .advertiser, id: advertiserID))
+        {
+            dropped.append(gone)
+        }
+    }
+
     fileprivate func matching(_ query: CallQuery) -> [LiveCallIndex.LiveCall] {
         var found: [LiveCallIndex.LiveCall] = []
         forEachCandidate(of: query) { call in
@@ -194,6 +250,7 @@ extension LiveCallIndex.State {
     fileprivate mutating func insert(_ call: LiveCallIndex.LiveCall) {
         let record = call.record
         let transactionID = record.transactionID
+        dropOrderings(of: record)
         calls[transactionID] = call
         if let externalUniqueID = record.externalUniqueID {
             let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
@@ -206,6 +263,7 @@ extension LiveCallIndex.State {
 
     fileprivate mutating func remove(_ transactionID: String) {
         guard let record = calls.removeValue(forKey: transactionID)?.record else { return }
+        dropOrderings(of: record)
         if let externalUniqueID = record.externalUniqueID {
             let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
             if byExternalID[key] == transactionID { byExternalID[key] = nil }
