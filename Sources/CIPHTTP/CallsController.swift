@@ -17,7 +17,7 @@ struct CallsController: Sendable {
         let rawQuery = request.request.uri.query ?? ""
         // A poller asking again for a list it was already answered: no parsing, no authorizing.
         if let ifNoneMatch, let query = polled.query(tokenID: request.token.id, rawQuery: rawQuery),
-            let known = await services.store.knownListingETag(query), Self.matchesWeakly(ifNoneMatch, known)
+            let known = services.store.knownListingETag(query), Self.matchesWeakly(ifNoneMatch, known)
         {
             return Response(status: .notModified, headers: [.eTag: known])
         }
@@ -47,7 +47,7 @@ struct CallsController: Sendable {
         // SPEC 2.7: a poller whose list has not changed is answered 304, without listing it again
         // when the store remembers the list's tag.
         if ifNoneMatch != nil { polled.remember(query, tokenID: token.id, rawQuery: rawQuery) }
-        if let ifNoneMatch, let known = await services.store.knownListingETag(query),
+        if let ifNoneMatch, let known = services.store.knownListingETag(query),
             Self.matchesWeakly(ifNoneMatch, known)
         {
             return Response(status: .notModified, headers: [.eTag: known])
@@ -93,6 +93,7 @@ struct CallsController: Sendable {
 
     /// `If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly.
     private static func matchesWeakly(_ header: String, _ etag: String) -> Bool {
+        if header == etag { return true }  // what a poller sends: the tag it was given
         if header.utf8.contains(UInt8(ascii: "*")),
             header.utf8.allSatisfy({ $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
         {

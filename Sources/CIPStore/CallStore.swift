@@ -73,7 +73,7 @@ public protocol CallStore: Sendable {
     func currentCallListing(_ query: CallQuery) async throws -> CallListing
     /// The ETag `currentCallListing` would give for `query`, when the store knows it without listing
     /// (nothing changed since it last did); nil otherwise.
-    func knownListingETag(_ query: CallQuery) async -> String?
+    func knownListingETag(_ query: CallQuery) -> String?
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
@@ -159,7 +159,7 @@ extension CallStore {
         CallListing(try await currentCalls(query), page: query.page, record: { $0 }, object: CallObjectJSON.init)
     }
 
-    public func knownListingETag(_ query: CallQuery) async -> String? { nil }
+    public func knownListingETag(_ query: CallQuery) -> String? { nil }
 }
 
 /// How many rows one purge transaction deletes: small enough that requests are not held up behind

@@ -45,7 +45,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         live.listing(matching: query)
     }
 
-    public func knownListingETag(_ query: CallQuery) async -> String? {
+    public func knownListingETag(_ query: CallQuery) -> String? {
         live.knownETag(query)
     }
 
