@@ -81,7 +81,11 @@ public struct Fingerprint: Sendable {
     public init() {}
 
     public mutating func add(_ text: String) {
-        for byte in text.utf8 {
+        add(bytes: text.utf8)
+    }
+
+    public mutating func add(bytes: some Sequence<UInt8>) {
+        for byte in bytes {
             value ^= UInt64(byte)
             value = value &* 0x100_0000_01b3
         }

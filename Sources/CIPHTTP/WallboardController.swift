@@ -1,3 +1,4 @@
+import CIPDomain
 import CIPWallboard
 import HTTPTypes
 import Hummingbird
@@ -16,7 +17,9 @@ struct WallboardController: Sendable {
     init(files: [WallboardFile] = Wallboard.files) {
         var served: [String: Served] = [:]
         for file in files {
-            let etag = "\"\(Self.fingerprint(file.bytes))\""
+            var print = Fingerprint()
+            print.add(bytes: file.bytes)
+            let etag = "\"\(print.hex)\""
             let headers: HTTPFields = [
                 .contentType: file.contentType,
                 .contentSecurityPolicy: Wallboard.contentSecurityPolicy,
@@ -42,16 +45,6 @@ struct WallboardController: Sendable {
             return Response(status: .notModified, headers: file.headers)
         }
         return Response(status: .ok, headers: file.headers, body: ResponseBody(byteBuffer: file.body))
-    }
-
-    /// FNV-1a over the file: a validator that changes whenever the file does.
-    private static func fingerprint(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return String(hash, radix: 16)
     }
 }
 
