@@ -115,11 +115,10 @@ final class LiveCallIndex: Sendable {
             let end = query.page.limit.map { min(ordered.count, start + $0 + 1) } ?? ordered.count
             listing = CallListing(Array(ordered[start..<end]), page: query.page, record: \.record, object: \.object)
         } else {
+            // A filter by transaction id, external id or phone pair selects a handful of calls.
             let (found, current) = state.withLock { state in (state.matching(query), state.sequence) }
             sequence = current
-            // A page needs its calls and whether one more follows, not the whole list in order.
-            let ordered = query.page.limit.map { Self.firstInOrder(found, count: $0 + 1) } ?? Self.listed(found)
-            listing = CallListing(ordered, page: query.page, record: \.record, object: \.object)
+            listing = CallListing(Self.listed(found), page: query.page, record: \.record, object: \.object)
         }
         listingETags.withLock { remembered in
             if remembered.count >= Self.maxRememberedETags { remembered.removeAll(keepingCapacity: true) }
@@ -149,28 +148,6 @@ final class LiveCallIndex: Sendable {
             if follows(ordered[middle]) { high = middle } else { low = middle + 1 }
         }
         return low
-    }
-
-    /// The first `count` of `calls` in SPEC 2.2's order, without sorting them all: a page of 100 out
-    /// of 10,000 calls costs one pass and a few hundred insertions instead of a full sort.
-    private static func firstInOrder(_ calls: [LiveCall], count: Int) -> [LiveCall] {
-        guard calls.count > count else { return listed(calls) }
-        var best: [LiveCall] = []
-        best.reserveCapacity(count + 1)
-        for call in calls {
-            if best.count == count, let last = best.last, !CallRecord.listedBefore(call.record, last.record) {
-                continue
-            }
-            var low = 0
-            var high = best.count
-            while low < high {
-                let middle = (low + high) / 2
-                if CallRecord.listedBefore(best[middle].record, call.record) { low = middle + 1 } else { high = middle }
-            }
-            best.insert(call, at: low)
-            if best.count > count { best.removeLast() }
-        }
-        return best
     }
 
     /// Calls in SPEC 2.2's order.
