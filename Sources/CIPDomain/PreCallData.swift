@@ -1,7 +1,5 @@
 /// SPEC 2.9: data an organization leaves for a caller's next call, applied when that call is bridged.
-public struct PreCallEntry: Sendable, Hashable {
-    /// Increasing with every write: among several entries matching one bridge, the highest applies.
-    public let id: Int64
+public struct PreCallData: Sendable, Hashable {
     public let organization: OrganizationRef
     public let networkID: Int64
     /// E.164, as normalized when written.
@@ -15,11 +13,9 @@ public struct PreCallEntry: Sendable, Hashable {
     public let expiresAt: Timestamp
 
     public init(
-        id: Int64, organization: OrganizationRef, networkID: Int64, callingPhoneNumber: String,
-        destinationPhoneNumber: String?, externalUniqueID: String?, customData: [CustomDataWrite],
-        createdAt: Timestamp, expiresAt: Timestamp
+        organization: OrganizationRef, networkID: Int64, callingPhoneNumber: String, destinationPhoneNumber: String?,
+        externalUniqueID: String?, customData: [CustomDataWrite], createdAt: Timestamp, expiresAt: Timestamp
     ) {
-        self.id = id
         self.organization = organization
         self.networkID = networkID
         self.callingPhoneNumber = callingPhoneNumber
@@ -30,7 +26,7 @@ public struct PreCallEntry: Sendable, Hashable {
         self.expiresAt = expiresAt
     }
 
-    /// Whether this entry is for `call` (just bridged, received at `now`): its organization's network
+    /// Whether this data is for `call` (just bridged, received at `now`): its organization's network
     /// (and advertiser, for an advertiser's entry), its caller, its destination if the entry names one.
     public func matches(_ call: CallRecord, at now: Timestamp) -> Bool {
         guard expiresAt > now, call.networkID == networkID, call.callingPhoneNumber == callingPhoneNumber else {
@@ -39,6 +35,18 @@ public struct PreCallEntry: Sendable, Hashable {
         if organization.type == .advertiser, call.advertiserID != organization.id { return false }
         if let destinationPhoneNumber, call.destinationPhoneNumber != destinationPhoneNumber { return false }
         return true
+    }
+}
+
+/// Pre-call data as stored: its id increases with every write, so among several entries matching
+/// one bridge the highest applies.
+public struct PreCallEntry: Sendable, Hashable {
+    public let id: Int64
+    public let data: PreCallData
+
+    public init(id: Int64, data: PreCallData) {
+        self.id = id
+        self.data = data
     }
 }
 

@@ -117,16 +117,8 @@ struct CallsController: Sendable {
         let (newExternalID, items) = Self.parseBody(request.body, errors: &errors)
         guard let ref else { throw DomainError.invalid(errors) }
 
-        var (catalog, organization) = try await services.catalog.resolve(ref, for: token)
+        let (catalog, organization) = try await services.catalog.resolve(ref, for: token, writing: items)
         let allowed = AccessPolicy.allows(token, toAct: .write, for: organization)
-        if let network = organization?.networkID, allowed,
-            !items.allSatisfy({ catalog.knowsField($0.name, value: $0.value, inNetwork: network) })
-        {
-            // A field, or a category's allowed value, added a moment ago (perhaps through another
-            // node); only a caller who may act for the network gets here.
-            catalog = try await services.catalog.reload()
-            organization = catalog.resolve(ref)
-        }
         // Field checks need the network, so they wait for the organization; a caller who may act for
         // it still hears every offending part at once, and SPEC's 403-before-401 order holds.
         var writes: [CustomDataWrite] = []

@@ -44,6 +44,20 @@ final class CatalogCache: Sendable {
         return try await task.value
     }
 
+    /// `ref` resolved for a write of custom data `items` by `token`: reloaded when the snapshot lacks a
+    /// field or a category value the items name — one added a moment ago, perhaps through another
+    /// node — but only for a caller who may write for the network, so a reload reveals nothing.
+    func resolve(
+        _ ref: OrganizationRef, for token: TokenRecord, writing items: [CustomDataItem]
+    ) async throws -> (Catalog, ResolvedOrganization?) {
+        let (catalog, organization) = try await resolve(ref, for: token)
+        guard let network = organization?.networkID, AccessPolicy.allows(token, toAct: .write, for: organization),
+            !items.allSatisfy({ catalog.knowsField($0.name, value: $0.value, inNetwork: network) })
+        else { return (catalog, organization) }
+        let fresh = try await reload()
+        return (fresh, fresh.resolve(ref))
+    }
+
     /// Reloads, and returns the advertiser renames not yet carried onto live calls: those this
     /// reload reveals, after any an earlier attempt failed to carry (they are kept until `followed`).
     func refresh() async throws -> [AdvertiserRename] {

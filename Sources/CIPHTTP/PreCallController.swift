@@ -13,16 +13,11 @@ struct PreCallController: Sendable {
         let ref = OrganizationParams.parse(request.params, errors: &errors)
         let input = Self.parseBody(request.body, errors: &errors)
         guard let ref else { throw DomainError.invalid(errors) }
-        var (catalog, organization) = try await services.catalog.resolve(ref, for: request.token)
+        let (catalog, organization) = try await services.catalog.resolve(
+            ref, for: request.token, writing: input.items)
         let allowed = AccessPolicy.allows(request.token, toAct: .write, for: organization)
-        if let network = organization?.networkID, allowed,
-            !input.items.allSatisfy({ catalog.knowsField($0.name, value: $0.value, inNetwork: network) })
-        {
-            catalog = try await services.catalog.reload()
-            organization = catalog.resolve(ref)
-        }
         // As in SPEC 2.4: the field checks need the network, and only a caller who may act for it hears them.
-        var entry: NewPreCallEntry?
+        var entry: PreCallData?
         if let organization, allowed {
             let country = catalog.networks[organization.networkID]?.country ?? "US"
             let calling = Self.number(input.calling, "calling_phone_number", country: country, errors: &errors)
@@ -34,7 +29,7 @@ struct PreCallController: Sendable {
                 errors: &errors)
             if let calling {
                 let now = Timestamp.now()
-                entry = NewPreCallEntry(
+                entry = PreCallData(
                     organization: ref, networkID: organization.networkID, callingPhoneNumber: calling,
                     destinationPhoneNumber: destination, externalUniqueID: input.externalUniqueID, customData: writes,
                     createdAt: now, expiresAt: now.advanced(by: .seconds(input.expiresIn)))
@@ -179,7 +174,8 @@ struct PreCallController: Sendable {
 
 extension JSONWriter {
     /// An entry as SPEC 2.9 answers it: as stored, numbers normalized, with when it expires.
-    mutating func writePreCallEntry(_ entry: PreCallEntry) {
+    mutating func writePreCallEntry(_ stored: PreCallEntry) {
+        let entry = stored.data
         beginObject()
         key("calling_phone_number")
         string(entry.callingPhoneNumber)

@@ -129,7 +129,7 @@ public protocol MaintenanceStore: PreCallStore {
 /// SPEC 2.9's pre-call data, apart from its use by the write path (which consumes it at a bridge).
 public protocol PreCallStore: Sendable {
     /// Stores an entry, replacing the organization's entry for the same numbers; returns it as stored.
-    func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry
+    func putPreCallData(_ entry: PreCallData) async throws -> PreCallEntry
     /// The organization's entries not expired at `now`, newest first.
     func preCallData(for organization: OrganizationRef, now: Timestamp) async throws -> [PreCallEntry]
     /// Removes the organization's entry for these numbers; nil when there is none (or it expired).

@@ -76,7 +76,7 @@ extension DatabaseForwarding {
 }
 
 extension DatabaseForwarding {
-    public func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry {
+    public func putPreCallData(_ entry: PreCallData) async throws -> PreCallEntry {
         try await database.putPreCallData(entry)
     }
 

@@ -14,8 +14,7 @@ enum PreCallColumns {
         }
         let destination = try row.requiredText("destination_phone_number")
         let custom = CallRecord.customData(fromJSON: try row.requiredText("custom_data"))
-        return PreCallEntry(
-            id: try row.requiredInteger("id"),
+        let data = PreCallData(
             organization: OrganizationRef(type: type, id: try row.requiredInteger("organization_id")),
             networkID: try row.requiredInteger("network_id"),
             callingPhoneNumber: try row.requiredText("calling_phone_number"),
@@ -24,10 +23,11 @@ enum PreCallColumns {
             customData: custom.keys.sorted().map { CustomDataWrite(name: $0, entry: custom[$0]!) },
             createdAt: Timestamp(milliseconds: try row.requiredInteger("created_at")),
             expiresAt: Timestamp(milliseconds: try row.requiredInteger("expires_at")))
+        return PreCallEntry(id: try row.requiredInteger("id"), data: data)
     }
 
     /// The values of an entry to insert, in `insert`'s order.
-    static func values(of entry: NewPreCallEntry) -> [StoredValue] {
+    static func values(of entry: PreCallData) -> [StoredValue] {
         var writer = JSONWriter()
         writer.writeCustomData(Dictionary(uniqueKeysWithValues: entry.customData.map { ($0.name, $0.entry) }))
         return [
@@ -80,31 +80,5 @@ enum PreCallColumns {
         let sql =
             "SELECT \(names) FROM pre_call_data WHERE \(conditions.sql) AND calling_phone_number IN (\(list)) ORDER BY id"
         return (lock ? sql + " FOR UPDATE" : sql, conditions.values)
-    }
-}
-
-/// An entry to store: `PreCallEntry` before it has an id.
-public struct NewPreCallEntry: Sendable, Hashable {
-    public let organization: OrganizationRef
-    public let networkID: Int64
-    public let callingPhoneNumber: String
-    public let destinationPhoneNumber: String?
-    public let externalUniqueID: String?
-    public let customData: [CustomDataWrite]
-    public let createdAt: Timestamp
-    public let expiresAt: Timestamp
-
-    public init(
-        organization: OrganizationRef, networkID: Int64, callingPhoneNumber: String, destinationPhoneNumber: String?,
-        externalUniqueID: String?, customData: [CustomDataWrite], createdAt: Timestamp, expiresAt: Timestamp
-    ) {
-        self.organization = organization
-        self.networkID = networkID
-        self.callingPhoneNumber = callingPhoneNumber
-        self.destinationPhoneNumber = destinationPhoneNumber
-        self.externalUniqueID = externalUniqueID
-        self.customData = customData
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
     }
 }

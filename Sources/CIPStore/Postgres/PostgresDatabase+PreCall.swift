@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 
 extension PostgresDatabase: PreCallStore {
-    public func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry {
+    public func putPreCallData(_ entry: PreCallData) async throws -> PreCallEntry {
         try await transaction { connection, logger in
             // Replaced, not updated: the new entry takes a new id, so it is the most recently written.
             // A bridge holding the old entry's lock makes the delete wait; it then deletes nothing and
@@ -36,7 +36,7 @@ extension PostgresDatabase: PreCallStore {
         return try await transaction { connection, logger in
             try await connection.rows(
                 "DELETE FROM pre_call_data WHERE \(condition) RETURNING \(PreCallColumns.names)", values, logger
-            ).map(PreCallColumns.decode).first { $0.expiresAt > now }
+            ).map(PreCallColumns.decode).first { $0.data.expiresAt > now }
         }
     }
 

@@ -2,7 +2,7 @@ import CIPDomain
 import GRDB
 
 extension SQLiteDatabase: PreCallStore {
-    public func putPreCallData(_ entry: NewPreCallEntry) async throws -> PreCallEntry {
+    public func putPreCallData(_ entry: PreCallData) async throws -> PreCallEntry {
         try await write { db in
             // Replaced, not updated: the new entry takes a new id, so it is the most recently written.
             let (condition, values) = PreCallColumns.forNumbers(
@@ -35,7 +35,7 @@ extension SQLiteDatabase: PreCallStore {
                 db, sql: "DELETE FROM pre_call_data WHERE \(condition) RETURNING \(PreCallColumns.names)",
                 arguments: StatementArguments(values))
             // An expired entry is gone already, as far as anyone can tell.
-            return try rows.map(PreCallColumns.decode).first { $0.expiresAt > now }
+            return try rows.map(PreCallColumns.decode).first { $0.data.expiresAt > now }
         }
     }
 

@@ -123,7 +123,7 @@ struct PreCallCandidates: Sendable {
 
     /// Per network, the external ids the entries would set: what the backend checks against live calls.
     var externalIDsByNetwork: [Int64: [String]] {
-        Dictionary(grouping: entries.filter { $0.externalUniqueID != nil }, by: \.networkID).mapValues {
+        Dictionary(grouping: entries.map(\.data).filter { $0.externalUniqueID != nil }, by: \.networkID).mapValues {
             Array(Set($0.compactMap(\.externalUniqueID))).sorted()
         }
     }
@@ -131,11 +131,14 @@ struct PreCallCandidates: Sendable {
     /// The most recently written entry for `call`, applied to it and no longer offered: its custom data
     /// with source `PreCallAPI`, and its external id unless a live call of the network has it.
     mutating func take(for call: CallRecord, at now: Timestamp) -> (Int64, CallRecord)? {
-        guard let entry = entries.filter({ $0.matches(call, at: now) }).max(by: { $0.id < $1.id }) else { return nil }
+        guard let entry = entries.filter({ $0.data.matches(call, at: now) }).max(by: { $0.id < $1.id }) else {
+            return nil
+        }
         entries.removeAll { $0.id == entry.id }
         var applied = call
-        applied.merge(entry.customData)
-        if let externalID = entry.externalUniqueID, takenExternalIDs[call.networkID]?.contains(externalID) != true {
+        applied.merge(entry.data.customData)
+        if let externalID = entry.data.externalUniqueID, takenExternalIDs[call.networkID]?.contains(externalID) != true
+        {
             applied.externalUniqueID = externalID
             takenExternalIDs[call.networkID, default: []].insert(externalID)
         }
