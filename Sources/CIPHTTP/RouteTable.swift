@@ -13,14 +13,15 @@ struct RouteTable: Sendable {
         methodsByPath[path, default: []].append(method.rawValue)
     }
 
-    /// The methods `path` has; nil when no route has that path. A route's `{parameter}` segment
-    /// matches any segment (with the same literal ending, for `{id}.json`).
+    /// The methods `path` has; nil when no route has that path. Empty segments are skipped, as the
+    /// router skips them (`/health/` is `/health`). A route's `{parameter}` segment matches any
+    /// segment (with the same literal ending, for `{id}.json`).
     func methods(of path: String) -> [String]? {
         if let methods = methodsByPath[path] { return methods }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let segments = path.split(separator: "/")
         var methods: [String] = []
-        for (pattern, patternMethods) in methodsByPath where pattern.contains("{") {
-            let patternSegments = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        for (pattern, patternMethods) in methodsByPath {
+            let patternSegments = pattern.split(separator: "/")
             guard patternSegments.count == segments.count,
                 zip(patternSegments, segments).allSatisfy({ Self.segment($1, matches: $0) })
             else { continue }
@@ -33,6 +34,15 @@ struct RouteTable: Sendable {
         guard pattern.first == "{", let close = pattern.firstIndex(of: "}") else { return segment == pattern }
         let suffix = pattern[pattern.index(after: close)...]
         return segment.count > suffix.count && segment.hasSuffix(suffix)
+    }
+
+    /// The routes without a `{parameter}`, by path and method.
+    var exactRoutes: [String: [HTTPRequest.Method: Handler]] {
+        var exact: [String: [HTTPRequest.Method: Handler]] = [:]
+        for route in routes where !route.path.contains("{") {
+            exact[route.path, default: [:]][route.method] = route.handler
+        }
+        return exact
     }
 
     func register(on router: Router<APIRequestContext>) {

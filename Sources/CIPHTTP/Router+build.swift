@@ -6,7 +6,7 @@ import Hummingbird
 public let apiVersion = "2022-08-01"
 
 /// Builds the routes of the whole service; the composition root and the tests share it.
-public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
+public func buildRouter(services: APIServices) -> APIRouter {
     let router = Router(context: APIRequestContext.self)
     let health = HealthController(store: services.store, metrics: services.metrics)
     let calls = CallsController(services: services)
@@ -85,8 +85,10 @@ public func buildRouter(services: APIServices) -> Router<APIRequestContext> {
             "/api/\(apiVersion)/admin/tokens/{id}\(suffix)", .delete,
             services.checked(readsBody: false, admin.revokeToken))
     }
-    router.middlewares.add(RequestObservationMiddleware(metrics: services.metrics))
-    router.middlewares.add(ErrorMiddleware(metrics: services.metrics, routes: routes))
+    let observation = RequestObservationMiddleware<APIRequestContext>(metrics: services.metrics)
+    let errors = ErrorMiddleware<APIRequestContext>(metrics: services.metrics, routes: routes)
+    router.middlewares.add(observation)
+    router.middlewares.add(errors)
     routes.register(on: router)
-    return router
+    return APIRouter(router: router, exact: routes.exactRoutes, observation: observation, errors: errors)
 }

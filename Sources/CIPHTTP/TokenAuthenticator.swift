@@ -30,20 +30,35 @@ final class TokenAuthenticator: Sendable {
     }
 
     /// `<token>` or `Bearer <token>` (any case), without the spaces or tabs HTTP allows around it.
+    /// Plain index arithmetic on the UTF-8 view: it runs on every request, and the generic slice and
+    /// lazy-map version of it showed in profiles.
     static func token(fromAuthorization header: String) -> String {
-        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        var value = Substring(header).utf8
-        while let first = value.first, isSpace(first) { value.removeFirst() }
-        while let last = value.last, isSpace(last) { value.removeLast() }
-        if value.count > 7, value.prefix(7).lazy.map(Self.asciiLowercased).elementsEqual("bearer ".utf8) {
-            value.removeFirst(7)
-            while let first = value.first, isSpace(first) { value.removeFirst() }
+        let bytes = header.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start = bytes.index(after: start) }
+        while start < end, isSpace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        if bytes.distance(from: start, to: end) > 7, hasBearerPrefix(bytes, at: start) {
+            start = bytes.index(start, offsetBy: 7)
+            while start < end, isSpace(bytes[start]) { start = bytes.index(after: start) }
         }
-        return String(Substring(value))
+        if start == bytes.startIndex && end == bytes.endIndex { return header }
+        return String(Substring(bytes[start..<end]))
     }
 
-    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
-        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+    }
+
+    private static func hasBearerPrefix(_ bytes: String.UTF8View, at start: String.Index) -> Bool {
+        var index = start
+        for expected in "bearer ".utf8 {
+            let byte = bytes[index]
+            let lowered = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard lowered == expected else { return false }
+            index = bytes.index(after: index)
+        }
+        return true
     }
 
     /// The valid (known, unrevoked) token the request carries; throws `.notAuthorized` otherwise.

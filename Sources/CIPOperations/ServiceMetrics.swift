@@ -1,6 +1,7 @@
 import CIPDomain
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// Every metric the service exports (`/metrics`, Prometheus text format). Labels carry routes,
 /// statuses and results only: never ids, tokens or phone numbers.
@@ -16,6 +17,20 @@ public final class ServiceMetrics: Sendable {
     private let streamEvents: CoreMetrics.Counter
     private let streamOverflows: CoreMetrics.Counter
     private let streamDelivery: CoreMetrics.Timer
+    /// Handles per route, method and status, made once: making one asks the registry (a lock, the
+    /// label's validation, a lookup by every label) and showed in profiles of every request.
+    private let requestHandles = Mutex<[RequestLabels: RequestHandles]>([:])
+
+    private struct RequestLabels: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private struct RequestHandles {
+        let count: CoreMetrics.Counter
+        let duration: CoreMetrics.Timer
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -44,12 +59,23 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one answered request and records its duration under its route pattern.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        CoreMetrics.Counter(
-            label: "cip_http_requests_total",
-            dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory
-        ).increment()
-        CoreMetrics.Timer(label: "cip_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(duration.wholeNanoseconds)
+        let labels = RequestLabels(route: route, method: method, status: status)
+        let handles =
+            requestHandles.withLock { $0[labels] }
+            ?? requestHandles.withLock { handles in
+                // Routes are patterns and statuses few, so the map stays small.
+                let made = RequestHandles(
+                    count: CoreMetrics.Counter(
+                        label: "cip_http_requests_total",
+                        dimensions: [("route", route), ("method", method), ("status", String(status))],
+                        factory: factory),
+                    duration: CoreMetrics.Timer(
+                        label: "cip_http_request_duration_seconds", dimensions: [("route", route)], factory: factory))
+                handles[labels] = made
+                return made
+            }
+        handles.count.increment()
+        handles.duration.recordNanoseconds(duration.wholeNanoseconds)
     }
 
     public func recordEvent(_ status: EventStatus) {

@@ -13,6 +13,11 @@ struct AuthenticationTests {
             let token = api.world.tokens.networkA
             #expect(try await api.find(api.networkA, token: token).calls.count == 1)
             #expect(try await api.find(api.networkA, token: "Bearer \(token)").calls.count == 1)
+            // Any case of "Bearer", and the spaces and tabs HTTP allows around the value.
+            #expect(try await api.find(api.networkA, token: "bEARER \t \(token)\t ").calls.count == 1)
+            #expect(try await api.find(api.networkA, token: " \t\(token) ").calls.count == 1)
+            #expect(try await api.find(api.networkA, token: "Bearer\t\(token)").status == 401)
+            #expect(try await api.find(api.networkA, token: "Bearer").status == 401)
             #expect(try await api.find(api.networkA + "&oauth_token=\(token)", token: nil).calls.count == 1)
             let body = #"{"oauth_token":"\#(token)","call_in_progress":{"external_unique_id":"x1"}}"#
             let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: nil)

@@ -52,6 +52,29 @@ struct ErrorResponseTests {
         }
     }
 
+    /// A path spelled exactly as a route is found by `APIRouter`'s own lookup; one the router
+    /// normalizes (a trailing or doubled slash) by Hummingbird's router. Both answer alike.
+    @Test func exactAndNormalizedPathsAnswerAlike() async throws {
+        try await withAPI { (api: APITester) async throws in
+            try await api.bridge("T1")
+            let token = api.world.tokens.networkA
+            let exact = try await api.request(
+                .get, "\(base)/calls_in_progress/current_calls.json?\(api.networkA)", token: token)
+            #expect(exact.status == 200)
+            for path in [
+                "\(base)/calls_in_progress/current_calls.json/", "\(base)//calls_in_progress/current_calls.json",
+            ] {
+                let routed = try await api.request(.get, "\(path)?\(api.networkA)", token: token)
+                #expect(routed.status == exact.status, "\(path)")
+                #expect(routed.json == exact.json, "\(path)")
+                #expect(routed.headers[.eTag] == exact.headers[.eTag], "\(path)")
+                #expect(try await api.request(.delete, path, token: token).status == 405, "\(path)")
+            }
+            #expect(try await api.request(.get, "/health/").status == 200)
+            #expect(try await api.request(.get, "/Health").status == 404)
+        }
+    }
+
     @Test(arguments: StoreBackend.available) func malformedBodiesAre400(_ backend: StoreBackend) async throws {
         try await withAPI(backend: backend) { (api: APITester) async throws in
             let query = api.networkA + "&transaction_id=T1"
