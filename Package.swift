@@ -80,6 +80,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CIPWebhooks",
+            dependencies: [
+                "CIPDomain",
+                "CIPStore",
+                "CIPOperations",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CIPWallboard",
             resources: [
                 .embedInCode("Page/index.html"),
@@ -130,6 +145,7 @@ let package = Package(
                 "CIPSimulator",
                 "CIPChangeStream",
                 "CIPStreamClient",
+                "CIPWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -226,18 +226,19 @@ def main():
     backend = "PostgreSQL" if options.database else "SQLite"
     print(f"\ncip {backend}, {count:,} live calls, wrk -t1 -c32, {options.rounds} x ({options.duration}s /health, "
           f"{options.duration}s route), {os.cpu_count()} cores\n")
-    print("| route | req/s | p50 ms | p99 ms | non-2xx | /health req/s | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| route | req/s | p50 ms | p99 ms | non-2xx | /health req/s | ratio | ratio min–max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, rounds in rows:
         # Medians over the rounds; p99 is the worst round's, and every non-2xx answer is counted.
         rps = statistics.median(measured["rps"] for measured, _ in rounds)
         floor = statistics.median(floor["rps"] for _, floor in rounds)
-        ratio = statistics.median(measured["rps"] / floor["rps"] for measured, floor in rounds)
+        ratios = [measured["rps"] / floor["rps"] for measured, floor in rounds]
+        ratio = statistics.median(ratios)
         p50 = statistics.median(measured["p50"] for measured, _ in rounds)
         p99 = max(measured["p99"] for measured, _ in rounds)
         non2xx = sum(measured["non2xx"] for measured, _ in rounds)
-        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {non2xx} | {floor:,.0f} | {ratio:.2f} |")
-    print(f"| telephony feed (batches of 1,000, durable) | {events_per_second:,.0f} events/s | | | 0 | | |")
+        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {non2xx} | {floor:,.0f} | {ratio:.2f} | {min(ratios):.2f}–{max(ratios):.2f} |")
+    print(f"| telephony feed (batches of 1,000, durable) | {events_per_second:,.0f} events/s | | | 0 | | | |")
     if list_ms is not None:
         print(f"\nlist a whole network of {count:,} calls: {list_ms:.0f} ms (median of 5)")
     print(f"server memory per live call: {max(0, rss_after - rss_before) * 1024 / count:,.0f} bytes "

@@ -54,6 +54,38 @@ extension JSONWriter {
         bool(token.revoked)
     }
 
+    /// A webhook as `webhook list` shows it (SPEC 9): everything but its secret; `pending` when counted.
+    public mutating func writeFields(of webhook: Webhook, pending: Int? = nil) {
+        key("id")
+        integer(webhook.id)
+        key("organization_type")
+        string(webhook.organization.type.rawValue)
+        key("organization_id")
+        integer(webhook.organization.id)
+        key("url")
+        string(webhook.url)
+        key("events")
+        beginArray()
+        for event in webhook.events { string(event.rawValue) }
+        endArray()
+        key("state")
+        string(webhook.state.rawValue)
+        key("created_at")
+        string(webhook.createdAt.description)
+        key("last_delivery_at")
+        if let delivered = webhook.lastDeliveryAt { string(delivered.description) } else { null() }
+        key("last_error")
+        if let error = webhook.lastError { string(error) } else { null() }
+        if let pending {
+            key("pending")
+            integer(Int64(pending))
+        }
+        key("skipped")
+        integer(webhook.skipped)
+        key("delivered_through")
+        integer(webhook.deliveredThrough)
+    }
+
     /// `{"<name>": {...}}`: one object under its name, as the admin API answers.
     public mutating func writeNamed(_ name: String, _ members: (inout JSONWriter) -> Void) {
         beginObject()

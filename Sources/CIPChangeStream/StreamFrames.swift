@@ -24,20 +24,7 @@ enum StreamFrames {
 
     /// `event: call_bridged | call_updated | call_ended` with SPEC 8's data.
     static func change(_ change: LoggedChange) -> ByteBuffer {
-        var writer = JSONWriter(capacity: change.call.utf8.count + 128)
-        writer.beginObject()
-        writer.key("sequence")
-        writer.integer(change.sequence)
-        writer.key("type")
-        writer.string(change.kind.rawValue)
-        writer.key("call")
-        writer.callObject(CallObjectJSON(json: Array(change.call.utf8)))
-        writer.key("changed")
-        writer.beginArray()
-        for part in change.changed { writer.string(part) }
-        writer.endArray()
-        writer.endObject()
-        return frame(event: change.kind.rawValue, id: change.sequence, data: writer.bytes)
+        frame(event: change.kind.rawValue, id: change.sequence, data: change.eventData)
     }
 
     /// `event: reset`, followed by a fresh snapshot: the stream cannot continue from where it was.

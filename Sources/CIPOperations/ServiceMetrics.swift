@@ -17,6 +17,9 @@ public final class ServiceMetrics: Sendable {
     private let streamEvents: CoreMetrics.Counter
     private let streamOverflows: CoreMetrics.Counter
     private let streamDelivery: CoreMetrics.Timer
+    private let webhookDeliveries: [String: CoreMetrics.Counter]
+    private let webhookRetries: CoreMetrics.Counter
+    private let webhookLag: CoreMetrics.Gauge
     /// Handles per route, method and status, made once: making one asks the registry (a lock, the
     /// label's validation, a lookup by every label) and showed in profiles of every request.
     private let requestHandles = Mutex<[RequestLabels: RequestHandles]>([:])
@@ -55,6 +58,14 @@ public final class ServiceMetrics: Sendable {
         streamEvents = CoreMetrics.Counter(label: "cip_stream_events_sent_total", factory: factory)
         streamOverflows = CoreMetrics.Counter(label: "cip_stream_overflows_total", factory: factory)
         streamDelivery = CoreMetrics.Timer(label: "cip_stream_delivery_seconds", factory: factory)
+        var webhookDeliveries: [String: CoreMetrics.Counter] = [:]
+        for result in ["delivered", "failed", "gone"] {
+            webhookDeliveries[result] = CoreMetrics.Counter(
+                label: "cip_webhook_deliveries_total", dimensions: [("result", result)], factory: factory)
+        }
+        self.webhookDeliveries = webhookDeliveries
+        webhookRetries = CoreMetrics.Counter(label: "cip_webhook_retries_total", factory: factory)
+        webhookLag = CoreMetrics.Gauge(label: "cip_webhook_lag_seconds", factory: factory)
     }
 
     /// Counts one answered request and records its duration under its route pattern.
@@ -109,6 +120,21 @@ public final class ServiceMetrics: Sendable {
 
     public func recordStreamOverflow() {
         streamOverflows.increment()
+    }
+
+    /// One attempt to deliver a change to a webhook: `delivered`, `failed` or `gone` (410).
+    public func recordWebhookDelivery(_ result: String) {
+        webhookDeliveries[result]?.increment()
+    }
+
+    /// A webhook's round of deliveries failed and waits to be retried.
+    public func recordWebhookRetry() {
+        webhookRetries.increment()
+    }
+
+    /// How long the oldest change not yet delivered to a webhook (the furthest behind) has waited.
+    public func setWebhookLag(milliseconds: Int64) {
+        webhookLag.record(Double(milliseconds) / 1000)
     }
 
     public func setLiveCalls(_ count: Int) {

@@ -11,6 +11,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Administer networks, advertisers, custom data fields and tokens.",
         subcommands: [
             NetworkCommand.self, AdvertiserCommand.self, FieldCommand.self, TokenCommand.self, CallsCommand.self,
+            WebhookCommand.self,
         ])
 }
 

@@ -3,6 +3,7 @@ import CIPHTTP
 import CIPOperations
 import CIPSimulator
 import CIPStore
+import CIPWebhooks
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -20,6 +21,7 @@ struct ServeConfiguration {
     var settings: APISettings
     var limits: ConnectionLimits
     var retention: RetentionSettings
+    var webhooks: WebhookSettings
 }
 
 /// The composition root: wires the routes and returns the application to run, and the services that
@@ -39,8 +41,12 @@ func buildApplication(
     // The store's own services (PostgreSQL's pool and sequencer) run from the start; the rest wait
     // until the store is prepared.
     let prepared = StartGate()
+    let webhooks = WebhookDeliveries(
+        store: stores.webhooks, bell: store.changeBell, settings: configuration.webhooks, metrics: metrics,
+        logger: logger, clock: clock, userAgent: "cip/\(cipVersion)")
     let background: [any Service] =
-        stores.services + [maintenance, CatalogRefresher(services: services, logger: logger)].map(prepared.holding)
+        stores.services
+        + [maintenance, CatalogRefresher(services: services, logger: logger), webhooks].map(prepared.holding)
     // The streams end before the server stops: an open stream would hold its drain to the end.
     var stopFirst: [any Service] = [prepared.holding(services.changeStreams)]
     if let rate = configuration.demoCallsPerSecond {

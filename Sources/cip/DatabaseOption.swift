@@ -26,16 +26,23 @@ struct DatabaseOption: ParsableArguments {
     func withAdminStore<T>(
         logger: Logger = DatabaseOption.quietLogger, _ body: (any AdminStore) async throws -> T
     ) async throws -> T {
+        try await withWebhookStore(logger: logger) { store, _ in try await body(store) }
+    }
+
+    /// `withAdminStore`, with the webhooks' table of the same database besides.
+    func withWebhookStore<T>(
+        logger: Logger = DatabaseOption.quietLogger, _ body: (any AdminStore, WebhookTable) async throws -> T
+    ) async throws -> T {
         guard isPostgres else {
             let database = try SQLiteDatabase(path: database, logger: logger)
             try await database.migrate()
-            return try await body(database)
+            return try await body(database, database.webhookTable)
         }
         let database = try PostgresDatabase(url: database, logger: logger)
         let pool = Task { await database.run() }
         defer { pool.cancel() }
         try await database.migrate()
-        return try await body(database)
+        return try await body(database, database.webhookTable)
     }
 
     /// Carries an advertiser's rename onto its live calls from the command line, so that it holds
@@ -65,18 +72,22 @@ struct DatabaseOption: ParsableArguments {
         guard isPostgres else {
             let database = try SQLiteDatabase(path: database, logger: logger)
             try await database.migrate()
-            return ServingStores(store: try await database.serve(), services: [], prepare: {})
+            return ServingStores(
+                store: try await database.serve(), webhooks: database.webhookTable, services: [], prepare: {})
         }
         let database = try PostgresDatabase(url: database, logger: logger, statementDeadline: statementDeadline)
         let store = PostgresCallStore(database: database)
         return ServingStores(
-            store: store, services: store.services, prepare: { try await database.migrate() })
+            store: store, webhooks: database.webhookTable, services: store.services,
+            prepare: { try await database.migrate() })
     }
 }
 
 /// A serving store, the services it needs running, and the work to do once they run.
 struct ServingStores {
     let store: any ServingStore
+    /// The same database, for the webhooks' table (read and written by `cip admin` too).
+    let webhooks: WebhookTable
     let services: [any Service]
     let prepare: @Sendable () async throws -> Void
 }

@@ -3,6 +3,7 @@ import CIPChangeStream
 import CIPDomain
 import CIPHTTP
 import CIPOperations
+import CIPWebhooks
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -104,6 +105,26 @@ struct Serve: AsyncParsableCommand {
         help: "Open change streams per token on this node; one more is answered 429 (env CIP_MAX_STREAMS_PER_TOKEN).")
     var maxStreamsPerToken: Int = Environment.value("CIP_MAX_STREAMS_PER_TOKEN").flatMap(Int.init) ?? 20
 
+    @OptionGroup var webhookOptions: WebhookOptions
+
+    @Option(
+        help:
+            "Webhooks: the first retry's delay after a failed delivery; each later one doubles, up to 30m (env CIP_WEBHOOK_FIRST_RETRY)."
+    )
+    var webhookFirstRetry: DurationArgument = .environment("CIP_WEBHOOK_FIRST_RETRY", else: "5s")
+
+    @Option(help: "Webhooks: a webhook failing for this long is disabled (env CIP_WEBHOOK_RETRY_LIMIT).")
+    var webhookRetryLimit: DurationArgument = .environment("CIP_WEBHOOK_RETRY_LIMIT", else: "24h")
+
+    private func webhookSettings() throws -> WebhookSettings {
+        var settings = WebhookSettings(
+            policy: webhookOptions.policy, sealingKey: try webhookOptions.sealingKey(for: database, create: false))
+        settings.firstRetryDelay = webhookFirstRetry.duration
+        settings.maxRetryDelay = max(settings.maxRetryDelay, webhookFirstRetry.duration)
+        settings.retryLimit = webhookRetryLimit.duration
+        return settings
+    }
+
     func validate() throws {
         guard maxStreamsPerToken > 0 else { throw ValidationError("--max-streams-per-token must be positive") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
@@ -142,7 +163,8 @@ struct Serve: AsyncParsableCommand {
             limits: limits,
             retention: RetentionSettings(
                 callExpiry: callExpiry.duration, completedRetention: retention.duration,
-                changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration))
+                changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration),
+            webhooks: try webhookSettings())
         do {
             let stores = try await database.servingStore(logger: logger, statementDeadline: statementTimeout.duration)
             let (app, stopFirst) = try await buildApplication(configuration, stores: stores, logger: logger)

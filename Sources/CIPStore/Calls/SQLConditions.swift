@@ -36,6 +36,12 @@ struct SQLConditions: Sendable {
         clauses.append("(" + tests.joined(separator: " OR ") + ")")
     }
 
+    /// `… AND column IN (?, …)`.
+    mutating func and(_ column: String, in candidates: [StoredValue]) {
+        let list = candidates.map { bind($0) }.joined(separator: ", ")
+        clauses.append("\(column) IN (\(list))")
+    }
+
     /// `… AND (transfer_start < ? OR (transfer_start = ? AND transaction_id > ?))`: the calls after
     /// `position` in SPEC 2.2's order (a paging cursor's keyset).
     mutating func and(after position: CallPosition) {

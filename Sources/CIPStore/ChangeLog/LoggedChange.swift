@@ -33,6 +33,26 @@ public struct LoggedChange: Sendable, Hashable {
     }
 }
 
+extension LoggedChange {
+    /// SPEC 8's `data` object for this change: what a stream sends and a webhook POSTs (SPEC 9).
+    public var eventData: [UInt8] {
+        var writer = JSONWriter(capacity: call.utf8.count + 128)
+        writer.beginObject()
+        writer.key("sequence")
+        writer.integer(sequence)
+        writer.key("type")
+        writer.string(kind.rawValue)
+        writer.key("call")
+        writer.callObject(CallObjectJSON(json: Array(call.utf8)))
+        writer.key("changed")
+        writer.beginArray()
+        for part in changed { writer.string(part) }
+        writer.endArray()
+        writer.endObject()
+        return writer.bytes
+    }
+}
+
 /// An organization's calls in progress exactly as of one sequence number: applying every change after
 /// `sequence` to `calls` gives the state at any later point.
 public struct ChangeSnapshot: Sendable, Hashable {

@@ -115,5 +115,19 @@ enum PostgresMigrations {
                 "CREATE INDEX pre_call_data_expiry ON pre_call_data (expires_at)",
             ]
         ),
+        (
+            "v5-webhooks",
+            [
+                // SPEC 9: each webhook's place in the change log, its failures, and its delivery lease.
+                """
+                CREATE TABLE webhooks (id BIGSERIAL PRIMARY KEY,
+                    organization_type TEXT NOT NULL, organization_id BIGINT NOT NULL, network_id BIGINT NOT NULL,
+                    url TEXT NOT NULL, events TEXT NOT NULL, sealed_secret TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'active', delivered_through BIGINT NOT NULL,
+                    last_delivery_at BIGINT, last_error TEXT, failing_since BIGINT, attempts BIGINT NOT NULL DEFAULT 0,
+                    skipped BIGINT NOT NULL DEFAULT 0, lease_owner TEXT, lease_until BIGINT)
+                """
+            ]
+        ),
     ]
 }

@@ -161,6 +161,20 @@ enum SQLiteMigrations {
                     CREATE INDEX pre_call_data_expiry ON pre_call_data (expires_at);
                     """)
         }
+        migrator.registerMigration("v8-webhooks") { db in
+            // SPEC 9: each webhook's place in the change log, its failures, and its delivery lease.
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhooks (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        organization_type TEXT NOT NULL, organization_id INTEGER NOT NULL, network_id INTEGER NOT NULL,
+                        url TEXT NOT NULL, events TEXT NOT NULL, sealed_secret TEXT NOT NULL, created_at INTEGER NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'active', delivered_through INTEGER NOT NULL,
+                        last_delivery_at INTEGER, last_error TEXT, failing_since INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+                        skipped INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until INTEGER
+                    );
+                    """)
+        }
         return migrator
     }
 }

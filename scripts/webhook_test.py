@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""SPEC 9's webhooks against a real `cip serve` and a real receiver on loopback.
+
+Every request the receiver gets is verified with the `standardwebhooks` package from PyPI (the
+specification's own library, not the project's code) and written to a ledger: webhook, message id,
+sequence, call, type, and what the receiver answered.
+
+Modes:
+  checks      signatures; every change of the organization's log delivered, per call in sequence
+              order; a receiver failing 3 times then succeeding gets each change acknowledged once;
+              410 disables at once; failing past the retry limit disables, with the reason in
+              `webhook list`; SSRF refusals at creation and at delivery; disable/enable.
+  crash       webhooks receiving while the server (or one of two PostgreSQL nodes) is `kill -9`ed
+              and restarted several times: the ledger must hold every change of the log.
+  isolation   a fast endpoint's delivery latency and the API's route ratios, with and without an
+              endpoint that never answers and one that answers in 5 s beside it.
+  throughput  deliveries per second to a local receiver, one node.
+Exits 1 on any failed check.
+"""
+import argparse
+import http.server
+import json
+import os
+import random
+import signal
+import socketserver
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from cip_harness import admin, free_port, wait_until_up
+
+API = "/api/2022-08-01"
+FAILURES = []
+
+
+def check(condition, what):
+    print(("ok    " if condition else "FAIL  ") + what, flush=True)
+    if not condition:
+        FAILURES.append(what)
+    return condition
+
+
+class Receiver:
+    """An HTTP server on loopback; each path `/<name>` is one webhook's endpoint with its own behaviour."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.secrets = {}
+        self.behaviours = {}
+        self.ledger = []
+        self.bad_signatures = 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                name = self.path.strip("/")
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = receiver.answer(name, body, self.headers)
+                if status is None:  # never answers: hold the connection until the client gives up
+                    time.sleep(3600)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def answer(self, name, body, headers):
+        with self.lock:
+            secret = self.secrets.get(name)
+            behaviour = self.behaviours.get(name, lambda entries, sequence: 200)
+            earlier = [entry for entry in self.ledger if entry["webhook"] == name]
+        verified = False
+        try:
+            StandardWebhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+            verified = True
+        except Exception:
+            pass
+        data = json.loads(body)
+        status = behaviour(earlier, data["sequence"])
+        if isinstance(status, tuple):  # (delay, status)
+            time.sleep(status[0])
+            status = status[1]
+        with self.lock:
+            if not verified:
+                self.bad_signatures += 1
+            self.ledger.append({
+                "webhook": name, "id": headers.get("webhook-id"), "sequence": data["sequence"],
+                "call": data["call"]["transaction_id"], "type": data["type"], "status": status,
+                "verified": verified, "at": time.time(), "body": data,
+            })
+        return status
+
+    def entries(self, name):
+        with self.lock:
+            return [entry for entry in self.ledger if entry["webhook"] == name]
+
+    def acknowledged(self, name):
+        """The entries answered 2xx."""
+        return [entry for entry in self.entries(name) if entry["status"] is not None and 200 <= entry["status"] < 300]
+
+
+class Server:
+    def __init__(self, binary, database, extra=(), env=None):
+        self.binary, self.database, self.extra = binary, database, list(extra)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.process = None
+        self.log = tempfile.NamedTemporaryFile(prefix="cip-webhook-", suffix=".log", delete=False)
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.binary, "serve", "--port", str(self.port), "--database", self.database, "--log-level", "info",
+             "--allow-insecure-webhooks", *self.extra],
+            stdout=self.log, stderr=self.log, env=self.env)
+        if not wait_until_up(self.base):
+            sys.exit(f"webhook_test: the server did not start (log: {self.log.name})")
+
+    def kill(self, sig=signal.SIGKILL):
+        self.process.send_signal(sig)
+        self.process.wait()
+
+
+def call_api(base, method, path, token, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": token})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except Exception:
+        return None, None
+
+
+class World:
+    """A database with a network, two advertisers, a field and tokens."""
+
+    def __init__(self, binary, database):
+        self.binary, self.database = binary, database
+        self.network = admin(binary, database, "network", "create", "--name", f"Hooks {os.getpid()}")["id"]
+        self.advertisers = [
+            admin(binary, database, "advertiser", "create", "--network", str(self.network), "--name", f"A{i}")["id"]
+            for i in range(2)
+        ]
+        admin(binary, database, "field", "create", "--network", str(self.network), "--name", "Stage", "--type",
+              "short-text")
+        self.telephony = admin(binary, database, "token", "create", "--telephony")["token"]
+        self.org = admin(binary, database, "token", "create", "--organization-type", "network", "--id",
+                         str(self.network))["token"]
+        self.calls = 0
+
+    def webhook(self, url, *flags, organization=None):
+        organization = organization or ("network", self.network)
+        return admin(self.binary, self.database, "webhook", "create", "--organization-type", organization[0],
+                     "--id", str(organization[1]), "--url", url, "--allow-insecure-webhooks",
+                     "--allow-private-webhook-targets", *flags)
+
+    def webhooks(self):
+        out = subprocess.run([self.binary, "admin", "webhook", "list", "--database", self.database],
+                             check=True, capture_output=True, text=True).stdout
+        return {hook["id"]: hook for hook in map(json.loads, out.splitlines())}
+
+    def traffic(self, base, calls, updates=2, advertiser=0):
+        """Bridges `calls` calls, updates each `updates` times (feed and PUT), ends them; returns the ids."""
+        ids = []
+        for _ in range(calls):
+            self.calls += 1
+            tid = f"W{os.getpid()}-{self.calls}"
+            ids.append(tid)
+            now = time.time()
+            stamp = lambda offset: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now + offset)) + ".000Z"
+            events = [{
+                "event": "call_bridged", "transaction_id": tid, "network_id": self.network,
+                "advertiser_id": self.advertisers[advertiser], "occurred_at": stamp(0), "call_start_time_utc": stamp(-5),
+                "calling_phone_number": "530-999-9999", "destination_phone_number": "855-559-5599",
+            }]
+            for step in range(updates):
+                events.append({"event": "call_updated", "transaction_id": tid, "network_id": self.network,
+                               "occurred_at": stamp(step + 1), "custom_data": [
+                                   {"name": "Stage", "value": f"step {step}", "source": "Feed"}]})
+            events.append({"event": "call_ended", "transaction_id": tid, "network_id": self.network,
+                           "occurred_at": stamp(updates + 1)})
+            status, _ = call_api(base, "POST", f"{API}/telephony/call_events.json", self.telephony, {"events": events})
+            if status != 200:
+                raise RuntimeError(f"feed answered {status}")
+        return ids
+
+
+def log_changes(database, network, after=0):
+    """(sequence, transaction id) of every change of the network after `after`, from the database."""
+    if database.startswith("postgres"):
+        out = subprocess.run(["psql", database, "-At", "-F", " ", "-c",
+                              f"SELECT sequence, transaction_id FROM call_changes WHERE network_id = {network} "
+                              f"AND sequence > {after} ORDER BY sequence"], check=True, capture_output=True, text=True)
+        return [(int(line.split()[0]), line.split()[1]) for line in out.stdout.splitlines() if line.strip()]
+    with sqlite3.connect(database) as db:
+        return list(db.execute(
+            "SELECT sequence, transaction_id FROM call_changes WHERE network_id = ? AND sequence > ? ORDER BY sequence",
+            (network, after)))
+
+
+def wait_for(predicate, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def in_call_order(entries):
+    """Whether each call's first deliveries of its changes come in sequence order."""
+    seen = {}
+    for entry in entries:
+        if entry["sequence"] in seen.get(entry["call"], []):
+            continue
+        previous = seen.setdefault(entry["call"], [])
+        if previous and entry["sequence"] < previous[-1]:
+            return False
+        previous.append(entry["sequence"])
+    return True
+
+
+def run_checks(options):
+    folder = tempfile.mkdtemp(prefix="cip-webhooks-")
+    database = options.database or os.path.join(folder, "hooks.sqlite")
+    key_flags = ["--webhook-key-file", os.path.join(folder, "key")] if database.startswith("postgres") else []
+    if key_flags:
+        with open(key_flags[1], "w") as key:
+            key.write(subprocess.run(["openssl", "rand", "-base64", "32"], capture_output=True, text=True).stdout)
+    world = World(options.binary, database)
+    receiver = Receiver()
+
+    print("== refused at creation (the URL as written)")
+    for url, flags, reason in [
+        ("http://example.com/hook", [], "http:// without --allow-insecure-webhooks"),
+        ("https://127.0.0.1/hook", ["--allow-insecure-webhooks"], "loopback"),
+        ("https://localhost:8443/hook", [], "localhost"),
+        ("https://10.1.2.3/hook", [], "private"),
+        ("https://192.168.0.9/hook", [], "private"),
+        ("https://169.254.169.254/latest/meta-data", [], "link-local (cloud metadata)"),
+        ("https://[::1]/hook", [], "IPv6 loopback"),
+        ("https://[fd00::1]/hook", [], "IPv6 private"),
+        ("https://224.0.0.1/hook", [], "multicast"),
+        ("ftp://example.com/hook", [], "another scheme"),
+    ]:
+        result = subprocess.run(
+            [options.binary, "admin", "webhook", "create", "--organization-type", "network", "--id",
+             str(world.network), "--url", url, "--database", database, *key_flags, *flags],
+            capture_output=True, text=True)
+        check(result.returncode != 0 and result.stderr.startswith("cip: --url"),
+              f"{reason}: refused ({result.stderr.strip()})")
+    check(len(world.webhooks()) == 0, "nothing was stored for a refused webhook")
+
+    hooks = {}
+    for name, flags in [("ok", []), ("flaky", []), ("gone", []), ("dead", []), ("ssrf", []),
+                        ("ended-only", ["--event", "call_ended"]), ("advertiser", [])]:
+        organization = ("advertiser", world.advertisers[1]) if name == "advertiser" else None
+        created = world.webhook(receiver.url(name), *key_flags, *flags, organization=organization)
+        hooks[name] = created
+        receiver.secrets[name] = created["secret"]
+    hooks["dead"] = None
+    dead_port = free_port()
+    created = world.webhook(f"http://127.0.0.1:{dead_port}/dead", *key_flags)
+    hooks["dead"] = created
+    check(all(hook["secret"].startswith("whsec_") for hook in hooks.values()), "each secret is shown as whsec_...")
+    listed = world.webhooks()
+    check(all("secret" not in hook for hook in listed.values()), "webhook list never shows a secret")
+    check(all(hook["state"] == "active" and hook["pending"] == 0 for hook in listed.values()),
+          "new webhooks are active with nothing pending")
+    with open(database if not database.startswith("postgres") else os.devnull, "rb") as raw:
+        stored = raw.read()
+    check(not any(hook["secret"].encode() in stored or hook["secret"][6:].encode() in stored
+                  for hook in hooks.values()), "no secret is in the database file as written")
+
+    # The first change it is sent fails three times (the first attempt and two retries), then succeeds.
+    receiver.behaviours["flaky"] = lambda entries, sequence: (
+        500 if (not entries or entries[0]["sequence"] == sequence) and sum(e["status"] == 500 for e in entries) < 3
+        else 200)
+    receiver.behaviours["gone"] = lambda entries, sequence: 410
+
+    # The SSRF webhook was made with --allow-private-webhook-targets; this server does not allow them
+    # for it: it is served by a second server without the flag, later. Here every server allows them.
+    server = Server(options.binary, database, ["--allow-private-webhook-targets", "--webhook-first-retry", "1s",
+                                               "--webhook-retry-limit", "6s", *key_flags])
+    del hooks["ssrf"]
+    world_ssrf = listed[[h for h in listed.values() if h["url"].endswith("/ssrf")][0]["id"]]
+    subprocess.run([options.binary, "admin", "webhook", "disable", "--id", str(world_ssrf["id"]), "--database",
+                    database], check=True, capture_output=True)
+    server.start()
+    before = time.time()
+    ids = world.traffic(server.base, 20, updates=2, advertiser=0) + world.traffic(server.base, 10, updates=1, advertiser=1)
+    changes = log_changes(database, world.network)
+    expected = {sequence for sequence, _ in changes}
+    print(f"== deliveries ({len(changes)} changes in the log for the network, {len(ids)} calls)")
+    check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("ok")} >= expected, 20),
+          f"every change of the log reached the webhook ({len({e['sequence'] for e in receiver.acknowledged('ok')})}"
+          f" of {len(expected)})")
+    ok = receiver.entries("ok")
+    check(receiver.bad_signatures == 0, f"every signature verifies with standardwebhooks ({len(receiver.ledger)} requests)")
+    check(all(e["id"] == f"msg_{hooks['ok']['id']}_{e['sequence']}" for e in ok), "webhook-id names the webhook and change")
+    check(in_call_order(ok), "each call's changes arrived in sequence order")
+    first = ok[0]["body"] if ok else {}
+    check(set(first) == {"sequence", "type", "call", "changed"} and "transaction_id" in first.get("call", {}),
+          "the body is the stream's data object")
+    latencies = sorted(e["at"] for e in ok)
+    print(f"      (first delivery {latencies[0] - before:.2f} s after the traffic began)" if latencies else "")
+
+    check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("flaky")} >= expected, 30),
+          "the receiver that failed 3 times got every change in the end")
+    flaky = receiver.entries("flaky")
+    acknowledged = [e["sequence"] for e in receiver.acknowledged("flaky")]
+    check(len(acknowledged) == len(set(acknowledged)),
+          f"each change was acknowledged once ({len(acknowledged)} acknowledgements, {len(set(acknowledged))} changes)")
+    check(sum(1 for e in flaky if e["status"] == 500) == 3, "it was answered 500 three times")
+    check(in_call_order([e for e in flaky if e["status"] == 200]), "acknowledged in each call's sequence order")
+    retried = [e for e in flaky if e["sequence"] == flaky[0]["sequence"]]
+    gaps = [b["at"] - a["at"] for a, b in zip(retried, retried[1:])]
+    # Nominal delays 1, 2 and 4 s here (--webhook-first-retry 1s), each within ±20 % jitter.
+    check(len(gaps) == 3 and gaps[0] >= 0.7 and gaps[1] >= 1.5 and gaps[2] >= 3.0 and gaps[2] > 2 * gaps[0],
+          f"retries back off ({', '.join(f'{g:.1f}' for g in gaps)} s apart; nominally 1, 2, 4 s here)")
+    check(len({e["id"] for e in retried}) == 1, "a retry carries the same webhook-id")
+
+    ended = receiver.entries("ended-only")
+    check(wait_for(lambda: len({e["sequence"] for e in receiver.acknowledged("ended-only")}) == len(ids), 15)
+          and all(e["type"] == "call_ended" for e in ended), f"--event call_ended gets only the {len(ids)} ends")
+    advertiser_changes = {s for s, tid in changes if tid in ids[20:]}
+    check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("advertiser")} == advertiser_changes, 15),
+          "an advertiser's webhook gets its own calls' changes and no other's")
+
+    check(wait_for(lambda: world.webhooks()[hooks["gone"]["id"]]["state"] == "disabled", 10),
+          "410 disables the webhook")
+    gone = world.webhooks()[hooks["gone"]["id"]]
+    check("410" in (gone["last_error"] or "") and len(receiver.entries("gone")) == 1,
+          f"at once, saying why ({gone['last_error']!r}, {len(receiver.entries('gone'))} request)")
+    check(wait_for(lambda: world.webhooks()[hooks["dead"]["id"]]["state"] == "disabled", 20),
+          "a webhook failing past the retry limit (6 s here) is disabled")
+    dead = world.webhooks()[hooks["dead"]["id"]]
+    check("failing since" in (dead["last_error"] or "") and dead["pending"] > 0,
+          f"with the reason and what it missed in webhook list ({dead['last_error']!r}, pending {dead['pending']})")
+    listed = world.webhooks()
+    okay = listed[hooks["ok"]["id"]]
+    check(okay["state"] == "active" and okay["pending"] == 0 and okay["last_delivery_at"],
+          f"webhook list: the healthy one active, nothing pending, last delivery {okay['last_delivery_at']}")
+
+    print("== disable and enable")
+    subprocess.run([options.binary, "admin", "webhook", "disable", "--id", str(hooks["ok"]["id"]), "--database",
+                    database], check=True, capture_output=True)
+    time.sleep(1.5)
+    count = len(receiver.entries("ok"))
+    more = world.traffic(server.base, 3, updates=0)
+    time.sleep(2)
+    check(len(receiver.entries("ok")) == count, "a disabled webhook is given nothing (within a second of disable)")
+    check(world.webhooks()[hooks["ok"]["id"]]["pending"] == 6, "and says what it has pending (6)")
+    enabled = json.loads(subprocess.run(
+        [options.binary, "admin", "webhook", "enable", "--id", str(hooks["ok"]["id"]), "--database", database],
+        check=True, capture_output=True, text=True).stdout)
+    check(enabled["state"] == "active" and enabled["skipped"] == 0, "enable: active again, nothing skipped")
+    latest = {s for s, tid in log_changes(database, world.network) if tid in more}
+    check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("ok")} >= latest, 10),
+          "it resumes after the last change it was given")
+
+    print("== refused at delivery (after resolving the name)")
+    server.kill(signal.SIGTERM)
+    strict = Server(options.binary, database, ["--webhook-first-retry", "1s", *key_flags])
+    subprocess.run([options.binary, "admin", "webhook", "enable", "--id", str(world_ssrf["id"]), "--database",
+                    database], check=True, capture_output=True)
+    strict.start()
+    world.traffic(strict.base, 1, updates=0)
+    check(wait_for(lambda: "refused" in (world.webhooks()[world_ssrf["id"]]["last_error"] or ""), 10),
+          f"a server without --allow-private-webhook-targets refuses a loopback target: "
+          f"{world.webhooks()[world_ssrf['id']]['last_error']!r}")
+    check(not receiver.entries("ssrf"), "and sends it nothing")
+    metrics = urllib.request.urlopen(strict.base + "/metrics").read().decode()
+    check("cip_webhook_deliveries_total" in metrics and "cip_webhook_lag_seconds" in metrics
+          and "cip_webhook_retries_total" in metrics, "/metrics has deliveries, retries and lag")
+    strict.kill(signal.SIGTERM)
+    with open(server.log.name) as log:
+        text = log.read()
+    check(not any(hook["secret"] in text for hook in hooks.values()), "no secret is in the server's log")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", nargs="?", default="checks", choices=["checks", "crash", "isolation", "throughput"])
+    parser.add_argument("--binary", default=".build/debug/cip")
+    parser.add_argument("--database", help="a postgres:// URL of an empty database; SQLite otherwise")
+    options = parser.parse_args()
+    {"checks": run_checks}[options.mode](options)
+    print(f"webhooks: {'every check passed' if not FAILURES else f'{len(FAILURES)} FAILED'}")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
