@@ -5,6 +5,8 @@ import CIPDomain
 public protocol DatabaseForwarding: AdminStore {
     associatedtype Database: AdminStore & ChangeLogStore & PreCallStore
     var database: Database { get }
+    /// The webhooks' table of the same database (SPEC 9).
+    var webhookTable: WebhookTable { get }
 }
 
 extension DatabaseForwarding {

@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// numbered after commit by the `ChangeSequencer`, which runs beside it as a service.
 public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
+    public var webhookTable: WebhookTable { database.webhookTable }
     public let sequencer: ChangeSequencer
     /// Rings the change bell when another node numbers changes.
     public let listener: ChangeListener

@@ -10,6 +10,7 @@ import Logging
 /// where the index is updated at commit, in commit order.
 public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     public let database: SQLiteDatabase
+    public var webhookTable: WebhookTable { database.webhookTable }
     private let servingLock: ServingLock
     private let live = LiveCallIndex()
     public let changeBell = ChangeBell()
