@@ -18,6 +18,7 @@ Modes:
 Exits 1 on any failed check.
 """
 import argparse
+import base64
 import http.server
 import json
 import os
@@ -418,7 +419,7 @@ def key_flags_for(database, folder):
         return []
     path = os.path.join(folder, "key")
     with open(path, "w") as key:
-        key.write(subprocess.run(["openssl", "rand", "-base64", "32"], capture_output=True, text=True).stdout)
+        key.write(base64.b64encode(os.urandom(32)).decode() + "\n")
     return ["--webhook-key-file", path]
 
 
@@ -495,9 +496,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", nargs="?", default="checks", choices=["checks", "crash", "isolation", "throughput"])
     parser.add_argument("--binary", default=".build/debug/cip")
-    parser.add_argument("--database", help="a postgres:// URL of an empty database; SQLite otherwise")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; a new database is made on it (SQLite otherwise)")
     parser.add_argument("--kills", type=int, default=6, help="crash: how many kill -9")
     options = parser.parse_args()
+    options.database = None
+    if options.postgres:
+        name = f"cip_webhooks_{os.getpid()}_{random.randint(0, 10**6)}"
+        subprocess.run(["psql", "-q", options.postgres, "-c", f"CREATE DATABASE {name}"], check=True)
+        options.database = options.postgres.rsplit("/", 1)[0] + "/" + name
     {"checks": run_checks, "crash": run_crash}[options.mode](options)
     print(f"webhooks: {'every check passed' if not FAILURES else f'{len(FAILURES)} FAILED'}")
     sys.exit(1 if FAILURES else 0)
