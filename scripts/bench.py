@@ -58,13 +58,13 @@ def destination(advertiser_index):
     return f"855{2000000 + advertiser_index:07d}"
 
 
-def load_calls(port, token, network, advertisers, count):
-    """Bridges `count` calls in batches of 1,000; returns durable events per second."""
+def load_calls(port, token, network, advertisers, count, first_call=0):
+    """Bridges `count` calls (numbered from `first_call`) in batches of 1,000; returns durable events per second."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     start = time.perf_counter()
-    for first in range(0, count, 1000):
+    for first in range(first_call, first_call + count, 1000):
         events = []
-        for i in range(first, min(first + 1000, count)):
+        for i in range(first, min(first + 1000, first_call + count)):
             index = i % len(advertisers)
             events.append({
                 "event": "call_bridged", "transaction_id": f"B{i:07d}", "network_id": network,

@@ -18,7 +18,9 @@ Modes:
 Exits 1 on any failed check.
 """
 import argparse
+import atexit
 import base64
+import gc
 import http.server
 import json
 import os
@@ -41,6 +43,14 @@ from cip_harness import admin, free_port, wait_until_up
 
 API = "/api/2022-08-01"
 FAILURES = []
+RUNNING = []  # every server started, stopped at exit whatever happens
+
+
+@atexit.register
+def stop_servers():
+    for process in RUNNING:
+        if process.poll() is None:
+            process.kill()
 
 
 def check(condition, what):
@@ -53,11 +63,14 @@ def check(condition, what):
 class Receiver:
     """An HTTP server on loopback; each path `/<name>` is one webhook's endpoint with its own behaviour."""
 
-    def __init__(self):
+    def __init__(self, keep_bodies=True):
+        self.keep_bodies = keep_bodies
+        self.acknowledged_counts = {}
         self.lock = threading.Lock()
         self.secrets = {}
         self.behaviours = {}
         self.ledger = []
+        self.by_webhook = {}
         self.bad_signatures = 0
         receiver = self
 
@@ -96,7 +109,7 @@ class Receiver:
         with self.lock:
             secret = self.secrets.get(name)
             behaviour = self.behaviours.get(name, lambda entries, sequence: 200)
-            earlier = [entry for entry in self.ledger if entry["webhook"] == name]
+            earlier = list(self.by_webhook.get(name, [])) if name in self.behaviours else []
         verified = False
         try:
             StandardWebhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
@@ -111,16 +124,20 @@ class Receiver:
         with self.lock:
             if not verified:
                 self.bad_signatures += 1
-            self.ledger.append({
+            entry = {
                 "webhook": name, "id": headers.get("webhook-id"), "sequence": data["sequence"],
                 "call": data["call"]["transaction_id"], "type": data["type"], "status": status,
-                "verified": verified, "at": time.time(), "body": data,
-            })
+                "verified": verified, "at": time.time(), "body": data if self.keep_bodies else None,
+            }
+            if status is not None and 200 <= status < 300:
+                self.acknowledged_counts[name] = self.acknowledged_counts.get(name, 0) + 1
+            self.ledger.append(entry)
+            self.by_webhook.setdefault(name, []).append(entry)
         return status
 
     def entries(self, name):
         with self.lock:
-            return [entry for entry in self.ledger if entry["webhook"] == name]
+            return list(self.by_webhook.get(name, []))
 
     def acknowledged(self, name):
         """The entries answered 2xx."""
@@ -128,7 +145,8 @@ class Receiver:
 
 
 class Server:
-    def __init__(self, binary, database, extra=(), env=None):
+    def __init__(self, binary, database, extra=(), env=None, log_level="info"):
+        self.log_level = log_level
         self.binary, self.database, self.extra = binary, database, list(extra)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -138,9 +156,10 @@ class Server:
 
     def start(self):
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--port", str(self.port), "--database", self.database, "--log-level", "info",
+            [self.binary, "serve", "--port", str(self.port), "--database", self.database, "--log-level", self.log_level,
              "--allow-insecure-webhooks", *self.extra],
             stdout=self.log, stderr=self.log, env=self.env)
+        RUNNING.append(self.process)
         if not wait_until_up(self.base):
             sys.exit(f"webhook_test: the server did not start (log: {self.log.name})")
 
@@ -173,8 +192,9 @@ class World:
             admin(binary, database, "advertiser", "create", "--network", str(self.network), "--name", f"A{i}")["id"]
             for i in range(2)
         ]
-        admin(binary, database, "field", "create", "--network", str(self.network), "--name", "Stage", "--type",
-              "short-text")
+        for field in ["Stage", "Source"]:
+            admin(binary, database, "field", "create", "--network", str(self.network), "--name", field, "--type",
+                  "short-text")
         self.telephony = admin(binary, database, "token", "create", "--telephony")["token"]
         self.org = admin(binary, database, "token", "create", "--organization-type", "network", "--id",
                          str(self.network))["token"]
@@ -492,19 +512,62 @@ def run_crash(options):
         node.kill(signal.SIGTERM)
 
 
+def run_throughput(options):
+    """Deliveries per second to a local receiver: a backlog of bridged calls, drained by one node."""
+    import bench
+    folder = tempfile.mkdtemp(prefix="cip-webhook-throughput-")
+    database = options.database or os.path.join(folder, "throughput.sqlite")
+    key_flags = key_flags_for(database, folder)
+    world = World(options.binary, database)
+    receiver = Receiver(keep_bodies=False)
+    # The ledger grows by a dict per delivery; the cyclic collector walking it would slow the receiver.
+    gc.disable()
+    server = Server(options.binary, database, ["--allow-private-webhook-targets", *key_flags], log_level="warning")
+    server.start()
+    rates = []
+    for round_ in range(options.rounds):
+        name = f"fast{round_}"
+        hook = world.webhook(receiver.url(name), *key_flags)
+        receiver.secrets[name] = hook["secret"]
+        # The backlog builds while the webhook is disabled; enabling it starts the drain.
+        subprocess.run([options.binary, "admin", "webhook", "disable", "--id", str(hook["id"]), "--database",
+                        database], check=True, capture_output=True)
+        bench.load_calls(server.port, world.telephony, world.network, world.advertisers, options.changes,
+                         first_call=round_ * options.changes)
+        subprocess.run([options.binary, "admin", "webhook", "enable", "--id", str(hook["id"]), "--database",
+                        database], check=True, capture_output=True)
+        check(wait_for(lambda: receiver.acknowledged_counts.get(name, 0) >= options.changes, 300),
+              f"round {round_ + 1}: the backlog of {options.changes:,} changes was delivered")
+        arrivals = sorted(entry["at"] for entry in receiver.acknowledged(name))
+        rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+        rates.append(rate)
+        print(f"      round {round_ + 1}: {rate:,.0f} deliveries/s", flush=True)
+        # Deleted, so that the next round's backlog is this round's webhook's alone.
+        subprocess.run([options.binary, "admin", "webhook", "delete", "--id", str(hook["id"]), "--database",
+                        database], check=True, capture_output=True)
+    check(receiver.bad_signatures == 0, "every delivery's signature verifies")
+    backend = "PostgreSQL" if database.startswith("postgres") else "SQLite"
+    print(f"throughput {backend}: median {statistics.median(rates):,.0f} deliveries/s "
+          f"(min {min(rates):,.0f}, max {max(rates):,.0f}; {options.rounds} rounds of {options.changes:,} changes, "
+          f"one node, receiver on loopback verifying each signature)")
+    server.kill(signal.SIGTERM)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", nargs="?", default="checks", choices=["checks", "crash", "isolation", "throughput"])
     parser.add_argument("--binary", default=".build/debug/cip")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a new database is made on it (SQLite otherwise)")
     parser.add_argument("--kills", type=int, default=6, help="crash: how many kill -9")
+    parser.add_argument("--changes", type=int, default=20_000, help="throughput: the backlog per round")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput, isolation: rounds")
     options = parser.parse_args()
     options.database = None
     if options.postgres:
         name = f"cip_webhooks_{os.getpid()}_{random.randint(0, 10**6)}"
         subprocess.run(["psql", "-q", options.postgres, "-c", f"CREATE DATABASE {name}"], check=True)
         options.database = options.postgres.rsplit("/", 1)[0] + "/" + name
-    {"checks": run_checks, "crash": run_crash}[options.mode](options)
+    {"checks": run_checks, "crash": run_crash, "throughput": run_throughput}[options.mode](options)
     print(f"webhooks: {'every check passed' if not FAILURES else f'{len(FAILURES)} FAILED'}")
     sys.exit(1 if FAILURES else 0)
 

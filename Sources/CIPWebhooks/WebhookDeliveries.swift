@@ -70,18 +70,18 @@ public final class WebhookDeliveries: Service, Sendable {
 
     private func supervise(_ sender: WebhookSender) async {
         var warnedAboutKey = false
+        var key: WebhookSealingKey?
         while !Task.isCancelled {
             do {
                 let webhooks = try await store.webhooks()
                 let deliverable = webhooks.filter { $0.state != .disabled }
                 stopWorkers(except: Set(deliverable.map(\.id)))
-                if settings.sealingKey == nil {
-                    if !deliverable.isEmpty && !warnedAboutKey {
-                        logger.warning("webhooks exist but this node has no --webhook-key-file: it delivers none")
-                        warnedAboutKey = true
-                    }
-                } else {
-                    for webhook in deliverable where !isRunning(webhook.id) { try await start(webhook, sender) }
+                if key == nil && !deliverable.isEmpty { key = settings.sealingKey() }
+                if let key {
+                    for webhook in deliverable where !isRunning(webhook.id) { try await start(webhook, sender, key) }
+                } else if !deliverable.isEmpty && !warnedAboutKey {
+                    logger.warning("webhooks exist but this node has no webhook key file: it delivers none")
+                    warnedAboutKey = true
                 }
                 try await measureLag(deliverable)
             } catch is CancellationError {
@@ -98,7 +98,7 @@ public final class WebhookDeliveries: Service, Sendable {
         workers.withLock { $0[id] != nil }
     }
 
-    private func start(_ webhook: Webhook, _ sender: WebhookSender) async throws {
+    private func start(_ webhook: Webhook, _ sender: WebhookSender, _ key: WebhookSealingKey) async throws {
         let now = clock()
         guard
             try await store.leaseWebhook(
@@ -106,7 +106,8 @@ public final class WebhookDeliveries: Service, Sendable {
         else { return }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let worker = WebhookWorker(
-            webhookID: webhook.id, owner: owner, store: store, sender: sender, settings: settings, metrics: metrics,
+            webhookID: webhook.id, owner: owner, store: store, sender: sender, sealingKey: key, settings: settings,
+            metrics: metrics,
             logger: logger, clock: clock, wakeups: wakeups)
         workers.withLock { workers in
             let task = Task { [weak self] in

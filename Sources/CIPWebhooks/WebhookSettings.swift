@@ -3,8 +3,10 @@ import CIPDomain
 /// How webhooks are delivered (SPEC 9); the defaults are SPEC's, the rest are for tests and tuning.
 public struct WebhookSettings: Sendable {
     public var policy: WebhookTargetPolicy
-    /// Opens the secrets `cip admin webhook create` sealed; a node without it delivers nothing.
-    public var sealingKey: WebhookSealingKey?
+    /// Reads the key that opens the secrets `cip admin webhook create` sealed; nil while there is none
+    /// (on SQLite the first `webhook create` makes it, possibly after the server started). A node
+    /// without it delivers nothing.
+    public var sealingKey: @Sendable () -> WebhookSealingKey?
     /// A `2xx` within this time is delivered.
     public var requestTimeout: Duration = .seconds(10)
     public var connectTimeout: Duration = .seconds(5)
@@ -21,7 +23,10 @@ public struct WebhookSettings: Sendable {
     /// How often the node looks for webhooks created, disabled or enabled elsewhere, and for new changes.
     public var pollInterval: Duration = .seconds(1)
 
-    public init(policy: WebhookTargetPolicy = WebhookTargetPolicy(), sealingKey: WebhookSealingKey? = nil) {
+    public init(
+        policy: WebhookTargetPolicy = WebhookTargetPolicy(),
+        sealingKey: @escaping @Sendable () -> WebhookSealingKey? = { nil }
+    ) {
         self.policy = policy
         self.sealingKey = sealingKey
     }

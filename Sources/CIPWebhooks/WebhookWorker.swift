@@ -15,6 +15,7 @@ struct WebhookWorker: Sendable {
     let owner: String
     let store: any WebhookStore & ChangeLogStore
     let sender: WebhookSender
+    let sealingKey: WebhookSealingKey
     let settings: WebhookSettings
     let metrics: ServiceMetrics
     let logger: Logger
@@ -56,7 +57,7 @@ struct WebhookWorker: Sendable {
         guard var webhook = try await store.webhooks().first(where: { $0.id == webhookID }),
             webhook.state != .disabled,
             let sealed = try await store.sealedWebhookSecret(id: webhookID),
-            let secret = settings.sealingKey?.open(sealed)
+            let secret = sealingKey.open(sealed)
         else { throw Stop.stopped }
         guard
             case .success(let url) = WebhookTargetPolicy(allowInsecure: true, allowPrivate: true).check(

@@ -117,8 +117,13 @@ struct Serve: AsyncParsableCommand {
     var webhookRetryLimit: DurationArgument = .environment("CIP_WEBHOOK_RETRY_LIMIT", else: "24h")
 
     private func webhookSettings() throws -> WebhookSettings {
+        // A key file that exists but holds no key is an error at start; one that does not exist yet
+        // is looked for again while webhooks wait for it.
+        _ = try webhookOptions.sealingKey(for: database, create: false)
+        let options = webhookOptions
+        let database = database
         var settings = WebhookSettings(
-            policy: webhookOptions.policy, sealingKey: try webhookOptions.sealingKey(for: database, create: false))
+            policy: webhookOptions.policy, sealingKey: { try? options.sealingKey(for: database, create: false) })
         settings.firstRetryDelay = webhookFirstRetry.duration
         settings.maxRetryDelay = max(settings.maxRetryDelay, webhookFirstRetry.duration)
         settings.retryLimit = webhookRetryLimit.duration
