@@ -553,6 +553,85 @@ def run_throughput(options):
     server.kill(signal.SIGTERM)
 
 
+def run_isolation(options):
+    """The fast endpoint's delivery latency and the API's route ratio, alternating phases without and
+    with two bad endpoints beside it: one that never answers, one that answers in 5 s."""
+    import bench
+    folder = tempfile.mkdtemp(prefix="cip-webhook-isolation-")
+    database = options.database or os.path.join(folder, "isolation.sqlite")
+    key_flags = key_flags_for(database, folder)
+    world = World(options.binary, database)
+    receiver = Receiver(keep_bodies=False)
+    receiver.behaviours["never"] = lambda entries, sequence: None
+    receiver.behaviours["slow"] = lambda entries, sequence: (5, 200)
+    hooks = {}
+    for name in ["fast", "never", "slow"]:
+        hooks[name] = world.webhook(receiver.url(name), *key_flags)
+        receiver.secrets[name] = hooks[name]["secret"]
+    server = Server(options.binary, database, ["--allow-private-webhook-targets", *key_flags], log_level="warning")
+    server.start()
+    bench.load_calls(server.port, world.telephony, world.network, world.advertisers, 1000)
+    script = bench.lua_script(folder, "by_id", "GET", f'"{API}/calls_in_progress/current_calls.json?id={world.network}'
+                              f'&organization_type=network&transaction_id=B" .. string.format("%07d", i)', 0, 999,
+                              world.org)
+    sent = {}
+    stop = threading.Event()
+
+    def traffic():
+        # About 20 calls a second, each bridged, updated and ended in one request (3 changes).
+        while not stop.is_set():
+            began = time.time()
+            tid = f"W{os.getpid()}-{world.calls + 1}"
+            sent[tid] = began
+            try:
+                world.traffic(server.base, 1, updates=1)
+            except Exception:
+                pass
+            time.sleep(max(0, 0.05 - (time.time() - began)))
+
+    def set_bad(enabled):
+        for name in ["never", "slow"]:
+            subprocess.run([options.binary, "admin", "webhook", "enable" if enabled else "disable", "--id",
+                            str(hooks[name]["id"]), "--database", database], check=True, capture_output=True)
+        time.sleep(1.5)  # picked up within a second
+
+    thread = threading.Thread(target=traffic, daemon=True)
+    thread.start()
+    results = {False: {"latency": [], "ratio": []}, True: {"latency": [], "ratio": []}}
+    for round_ in range(options.rounds):
+        for bad in [False, True]:
+            set_bad(bad)
+            began = time.time()
+            for _ in range(3):
+                floor = bench.run_wrk(server.port, 3)
+                measured = bench.run_wrk(server.port, 3, script)
+                results[bad]["ratio"].append(measured["rps"] / floor["rps"])
+            time.sleep(2)
+            latencies = [entry["at"] - sent[entry["call"]] for entry in receiver.entries("fast")
+                         if entry["type"] == "call_bridged" and entry["call"] in sent and sent[entry["call"]] >= began]
+            results[bad]["latency"] += latencies
+            print(f"      round {round_ + 1}, {'with' if bad else 'without'} the bad endpoints: "
+                  f"fast p50 {statistics.median(latencies) * 1000:.1f} ms over {len(latencies)} calls, "
+                  f"GET by id ratio {statistics.median(results[bad]['ratio'][-3:]):.2f}", flush=True)
+    stop.set()
+    thread.join()
+    set_bad(False)
+
+    def summary(bad):
+        latency = sorted(results[bad]["latency"])
+        p95 = latency[int(len(latency) * 0.95)]
+        return statistics.median(latency) * 1000, p95 * 1000, statistics.median(results[bad]["ratio"])
+
+    base, worse = summary(False), summary(True)
+    never, slow = receiver.entries("never"), receiver.entries("slow")
+    print(f"isolation: without the bad endpoints fast p50 {base[0]:.1f} ms, p95 {base[1]:.1f} ms, GET ratio {base[2]:.2f}; "
+          f"with them p50 {worse[0]:.1f} ms, p95 {worse[1]:.1f} ms, GET ratio {worse[2]:.2f} "
+          f"(the bad endpoints got {len(never)} and {len(slow)} requests)")
+    check(len(never) > 0 and len(slow) > 0, "the bad endpoints were being called")
+    check(worse[0] <= base[0] * 1.10 + 1.0, "the fast endpoint's median latency is within 10 % (or 1 ms)")
+    check(worse[2] >= base[2] * 0.90, "the API's GET ratio is within 10 %")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", nargs="?", default="checks", choices=["checks", "crash", "isolation", "throughput"])
@@ -567,7 +646,8 @@ def main():
         name = f"cip_webhooks_{os.getpid()}_{random.randint(0, 10**6)}"
         subprocess.run(["psql", "-q", options.postgres, "-c", f"CREATE DATABASE {name}"], check=True)
         options.database = options.postgres.rsplit("/", 1)[0] + "/" + name
-    {"checks": run_checks, "crash": run_crash, "throughput": run_throughput}[options.mode](options)
+    modes = {"checks": run_checks, "crash": run_crash, "throughput": run_throughput, "isolation": run_isolation}
+    modes[options.mode](options)
     print(f"webhooks: {'every check passed' if not FAILURES else f'{len(FAILURES)} FAILED'}")
     sys.exit(1 if FAILURES else 0)
 

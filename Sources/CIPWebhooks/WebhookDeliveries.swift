@@ -1,11 +1,8 @@
-import AsyncHTTPClient
 import CIPDomain
 import CIPOperations
 import CIPStore
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -45,19 +42,11 @@ public final class WebhookDeliveries: Service, Sendable {
     }
 
     public func run() async throws {
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(
-                connect: .nanoseconds(settings.connectTimeout.wholeNanoseconds),
-                read: .nanoseconds(settings.requestTimeout.wholeNanoseconds)))
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.concurrencyPerWebhook
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-        let sender = WebhookSender(client: client, settings: settings, userAgent: userAgent)
         let rings = bell.makeRings()
         let fanOut = Task { [weak self] in
             for await _ in rings { self?.wakeAll() }
         }
-        await cancelWhenGracefulShutdown { await self.supervise(sender) }
+        await cancelWhenGracefulShutdown { await self.supervise() }
         fanOut.cancel()
         let running = workers.withLock { workers in
             defer { workers.removeAll() }
@@ -65,10 +54,9 @@ public final class WebhookDeliveries: Service, Sendable {
         }
         for worker in running { worker.task.cancel() }
         for worker in running { await worker.task.value }
-        try? await client.shutdown()
     }
 
-    private func supervise(_ sender: WebhookSender) async {
+    private func supervise() async {
         var warnedAboutKey = false
         var key: WebhookSealingKey?
         while !Task.isCancelled {
@@ -78,7 +66,7 @@ public final class WebhookDeliveries: Service, Sendable {
                 stopWorkers(except: Set(deliverable.map(\.id)))
                 if key == nil && !deliverable.isEmpty { key = settings.sealingKey() }
                 if let key {
-                    for webhook in deliverable where !isRunning(webhook.id) { try await start(webhook, sender, key) }
+                    for webhook in deliverable where !isRunning(webhook.id) { try await start(webhook, key) }
                 } else if !deliverable.isEmpty && !warnedAboutKey {
                     logger.warning("webhooks exist but this node has no webhook key file: it delivers none")
                     warnedAboutKey = true
@@ -98,7 +86,7 @@ public final class WebhookDeliveries: Service, Sendable {
         workers.withLock { $0[id] != nil }
     }
 
-    private func start(_ webhook: Webhook, _ sender: WebhookSender, _ key: WebhookSealingKey) async throws {
+    private func start(_ webhook: Webhook, _ key: WebhookSealingKey) async throws {
         let now = clock()
         guard
             try await store.leaseWebhook(
@@ -106,7 +94,8 @@ public final class WebhookDeliveries: Service, Sendable {
         else { return }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let worker = WebhookWorker(
-            webhookID: webhook.id, owner: owner, store: store, sender: sender, sealingKey: key, settings: settings,
+            webhookID: webhook.id, owner: owner, store: store,
+            sender: WebhookSender(settings: settings, userAgent: userAgent), sealingKey: key, settings: settings,
             metrics: metrics,
             logger: logger, clock: clock, wakeups: wakeups)
         workers.withLock { workers in

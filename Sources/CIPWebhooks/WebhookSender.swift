@@ -6,10 +6,30 @@ import NIOHTTP1
 import NIOPosix
 
 /// POSTs one change to one webhook, signed as the Standard Webhooks specification says (SPEC 9).
+///
+/// Each webhook has its own client, so its own connections: webhooks whose endpoints share a host
+/// (one SaaS's hooks for many customers) would otherwise share one pool, and an endpoint that never
+/// answers would hold every connection the others need.
 struct WebhookSender: Sendable {
     let client: HTTPClient
     let settings: WebhookSettings
     let userAgent: String
+
+    init(settings: WebhookSettings, userAgent: String) {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .nanoseconds(settings.connectTimeout.wholeNanoseconds),
+                read: .nanoseconds(settings.requestTimeout.wholeNanoseconds)))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.concurrencyPerWebhook
+        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        self.settings = settings
+        self.userAgent = userAgent
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
 
     enum Outcome: Sendable, Equatable {
         case delivered

@@ -40,6 +40,7 @@ struct WebhookWorker: Sendable {
         } catch {
             logger.warning("webhook delivery stopped", metadata: ["webhook": "\(webhookID)", "error": "\(error)"])
         }
+        await sender.shutdown()
     }
 
     private func renewLease() async throws {
