@@ -20,8 +20,11 @@ public struct WebhookSettings: Sendable {
     public var concurrencyPerWebhook = 8
     /// How long a node's claim on a webhook lasts unless renewed (a dead node's webhooks move after it).
     public var leaseDuration: Duration = .seconds(15)
-    /// How often the node looks for webhooks created, disabled or enabled elsewhere, and for new changes.
-    public var pollInterval: Duration = .seconds(1)
+    /// How often the node looks for webhooks created, disabled or enabled elsewhere (SPEC 9: within a
+    /// second), and for changes no bell rang for.
+    public var pollInterval: Duration = .milliseconds(500)
+    /// How often the furthest-behind webhook's lag is measured for `/metrics` (a read per webhook).
+    public var lagInterval: Duration = .seconds(5)
 
     public init(
         policy: WebhookTargetPolicy = WebhookTargetPolicy(),
