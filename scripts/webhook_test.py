@@ -574,6 +574,9 @@ def run_isolation(options):
     script = bench.lua_script(folder, "by_id", "GET", f'"{API}/calls_in_progress/current_calls.json?id={world.network}'
                               f'&organization_type=network&transaction_id=B" .. string.format("%07d", i)', 0, 999,
                               world.org)
+    put = bench.lua_script(folder, "put", "PUT", f'"{API}/calls_in_progress.json?id={world.network}'
+                           f'&organization_type=network&transaction_id=B" .. string.format("%07d", i)', 0, 999,
+                           world.org, body={"call_in_progress": {"custom_data": [{"name": "Stage", "value": "x"}]}})
     sent = {}
     stop = threading.Event()
 
@@ -597,7 +600,7 @@ def run_isolation(options):
 
     thread = threading.Thread(target=traffic, daemon=True)
     thread.start()
-    results = {False: {"latency": [], "ratio": []}, True: {"latency": [], "ratio": []}}
+    results = {bad: {"latency": [], "ratio": [], "put": []} for bad in [False, True]}
     for round_ in range(options.rounds):
         for bad in [False, True]:
             set_bad(bad)
@@ -606,13 +609,17 @@ def run_isolation(options):
                 floor = bench.run_wrk(server.port, 3)
                 measured = bench.run_wrk(server.port, 3, script)
                 results[bad]["ratio"].append(measured["rps"] / floor["rps"])
+                floor = bench.run_wrk(server.port, 3)
+                measured = bench.run_wrk(server.port, 3, put)
+                results[bad]["put"].append(measured["rps"] / floor["rps"])
             time.sleep(2)
             latencies = [entry["at"] - sent[entry["call"]] for entry in receiver.entries("fast")
                          if entry["type"] == "call_bridged" and entry["call"] in sent and sent[entry["call"]] >= began]
             results[bad]["latency"] += latencies
             print(f"      round {round_ + 1}, {'with' if bad else 'without'} the bad endpoints: "
                   f"fast p50 {statistics.median(latencies) * 1000:.1f} ms over {len(latencies)} calls, "
-                  f"GET by id ratio {statistics.median(results[bad]['ratio'][-3:]):.2f}", flush=True)
+                  f"GET by id ratio {statistics.median(results[bad]['ratio'][-3:]):.2f}, "
+                  f"PUT ratio {statistics.median(results[bad]['put'][-3:]):.2f}", flush=True)
     stop.set()
     thread.join()
     set_bad(False)
@@ -620,16 +627,19 @@ def run_isolation(options):
     def summary(bad):
         latency = sorted(results[bad]["latency"])
         p95 = latency[int(len(latency) * 0.95)]
-        return statistics.median(latency) * 1000, p95 * 1000, statistics.median(results[bad]["ratio"])
+        return (statistics.median(latency) * 1000, p95 * 1000, statistics.median(results[bad]["ratio"]),
+                statistics.median(results[bad]["put"]))
 
     base, worse = summary(False), summary(True)
     never, slow = receiver.entries("never"), receiver.entries("slow")
-    print(f"isolation: without the bad endpoints fast p50 {base[0]:.1f} ms, p95 {base[1]:.1f} ms, GET ratio {base[2]:.2f}; "
-          f"with them p50 {worse[0]:.1f} ms, p95 {worse[1]:.1f} ms, GET ratio {worse[2]:.2f} "
+    print(f"isolation: without the bad endpoints fast p50 {base[0]:.1f} ms, p95 {base[1]:.1f} ms, GET ratio {base[2]:.2f}, "
+          f"PUT ratio {base[3]:.2f}; with them p50 {worse[0]:.1f} ms, p95 {worse[1]:.1f} ms, GET ratio {worse[2]:.2f}, "
+          f"PUT ratio {worse[3]:.2f} "
           f"(the bad endpoints got {len(never)} and {len(slow)} requests)")
     check(len(never) > 0 and len(slow) > 0, "the bad endpoints were being called")
     check(worse[0] <= base[0] * 1.10 + 1.0, "the fast endpoint's median latency is within 10 % (or 1 ms)")
     check(worse[2] >= base[2] * 0.90, "the API's GET ratio is within 10 %")
+    check(worse[3] >= base[3] * 0.90, "the API's PUT ratio is within 10 %")
 
 
 def main():

@@ -79,6 +79,16 @@ struct WebhookWorker: Sendable {
                 guard await wakeups.next() != nil else { throw Stop.stopped }
                 continue
             }
+            if changes.first!.sequence > webhook.deliveredThrough + 1,
+                try await store.changeLogBounds().purgedThrough > webhook.deliveredThrough
+            {
+                // Fallen further behind than the log keeps: what was purged cannot be sent any more.
+                webhook.lastError =
+                    "changes after \(webhook.deliveredThrough) were purged before they could be delivered "
+                    + "(the change log keeps --change-retention)"
+                logger.warning(
+                    "webhook fell behind the change log's retention", metadata: ["webhook": "\(webhookID)"])
+            }
             let wanted = changes.filter {
                 webhook.wants(kind: $0.kind, networkID: $0.networkID, advertiserID: $0.advertiserID)
                     && !deliveredAhead.contains($0.sequence)
