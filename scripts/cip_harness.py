@@ -3,6 +3,7 @@ import json
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 
@@ -40,3 +41,18 @@ def wait_until_up(base, attempts=200):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def call_api(base, method, path, token, body=None, timeout=5):
+    """(status, json) or (None, None) when there was no answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": token})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except Exception:
+        return None, None

@@ -25,29 +25,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
-from cip_harness import free_port, admin
+from cip_harness import admin, call_api, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = "/api/2022-08-01"
 FIELDS = ["F1", "F2", "F3"]
-
-
-def call_api(base, method, path, token, body=None, timeout=5):
-    """(status, json) or (None, None) when there was no answer."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": token})
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except Exception:
-        return None, None
 
 
 class Node:

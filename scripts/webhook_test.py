@@ -34,12 +34,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from cip_harness import admin, free_port, wait_until_up
+from cip_harness import admin, call_api, free_port, wait_until_up
 
 API = "/api/2022-08-01"
 FAILURES = []
@@ -168,20 +167,6 @@ class Server:
         self.process.wait()
 
 
-def call_api(base, method, path, token, body=None, timeout=10):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": token})
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, None
-    except Exception:
-        return None, None
-
-
 class World:
     """A database with a network, two advertisers, a field and tokens."""
 
@@ -272,11 +257,16 @@ def in_call_order(entries):
     return True
 
 
-def run_checks(options):
-    folder = tempfile.mkdtemp(prefix="cip-webhooks-")
-    database = options.database or os.path.join(folder, "hooks.sqlite")
+def setup(options, mode):
+    """A folder, the database (SQLite in the folder unless --postgres), the key flags and a world in it."""
+    folder = tempfile.mkdtemp(prefix=f"cip-webhook-{mode}-")
+    database = options.database or os.path.join(folder, f"{mode}.sqlite")
     key_flags = key_flags_for(database, folder)
-    world = World(options.binary, database)
+    return folder, database, key_flags, World(options.binary, database)
+
+
+def run_checks(options):
+    folder, database, key_flags, world = setup(options, "checks")
     receiver = Receiver()
 
     print("== refused at creation (the URL as written)")
@@ -385,7 +375,7 @@ def run_checks(options):
     # At once: only requests already in flight together with the first (at most 8) reached it.
     sent = [entry["at"] for entry in receiver.entries("gone")]
     check("410" in (gone["last_error"] or "") and len(sent) <= 8 and max(sent) - min(sent) < 1,
-          f"at once, saying why ({gone['last_error']!r}; {len(sent)} requests, all in the first round)")
+          f"at once, saying why ({gone['last_error']!r}; {len(sent)} request(s), all in the first round)")
     check(wait_for(lambda: world.webhooks()[hooks["dead"]["id"]]["state"] == "disabled", 20),
           "a webhook failing past the retry limit (6 s here) is disabled")
     dead = world.webhooks()[hooks["dead"]["id"]]
@@ -445,10 +435,7 @@ def key_flags_for(database, folder):
 
 def run_crash(options):
     """kill -9 while webhooks receive: the ledger must hold every change of the log, none missing."""
-    folder = tempfile.mkdtemp(prefix="cip-webhook-crash-")
-    database = options.database or os.path.join(folder, "crash.sqlite")
-    key_flags = key_flags_for(database, folder)
-    world = World(options.binary, database)
+    folder, database, key_flags, world = setup(options, "crash")
     receiver = Receiver()
     hook = world.webhook(receiver.url("ledger"), *key_flags)
     receiver.secrets["ledger"] = hook["secret"]
@@ -515,10 +502,7 @@ def run_crash(options):
 def run_throughput(options):
     """Deliveries per second to a local receiver: a backlog of bridged calls, drained by one node."""
     import bench
-    folder = tempfile.mkdtemp(prefix="cip-webhook-throughput-")
-    database = options.database or os.path.join(folder, "throughput.sqlite")
-    key_flags = key_flags_for(database, folder)
-    world = World(options.binary, database)
+    folder, database, key_flags, world = setup(options, "throughput")
     receiver = Receiver(keep_bodies=False)
     # The ledger grows by a dict per delivery; the cyclic collector walking it would slow the receiver.
     gc.disable()
@@ -557,10 +541,7 @@ def run_isolation(options):
     """The fast endpoint's delivery latency and the API's route ratio, alternating phases without and
     with two bad endpoints beside it: one that never answers, one that answers in 5 s."""
     import bench
-    folder = tempfile.mkdtemp(prefix="cip-webhook-isolation-")
-    database = options.database or os.path.join(folder, "isolation.sqlite")
-    key_flags = key_flags_for(database, folder)
-    world = World(options.binary, database)
+    folder, database, key_flags, world = setup(options, "isolation")
     receiver = Receiver(keep_bodies=False)
     receiver.behaviours["never"] = lambda entries, sequence: None
     receiver.behaviours["slow"] = lambda entries, sequence: (5, 200)
