@@ -53,6 +53,13 @@ struct FindCallsTests {
                     "calling_phone_number=1-530-222-3333&destination_phone_number=(855)%20559-5599&transaction_id=T2")
                     == ["T2"])
             #expect(try await ids("transaction_id=nope") == [])
+            // As forms encode them: `+` is a space, names may be escaped too, empty parts are skipped,
+            // a name given twice keeps its first value.
+            #expect(try await ids("calling_phone_number=530+999+9999&destination_phone_number=855+559+5599") == ["T1"])
+            #expect(try await ids("%74ransaction_id=T2") == ["T2"])
+            #expect(try await ids("&&transaction_id=T1&&") == ["T1"])
+            #expect(try await ids("transaction_id=T1&transaction_id=T2") == ["T1"])
+            #expect(try await ids("transaction_id=T%31") == ["T1"])
         }
     }
 
