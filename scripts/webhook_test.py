@@ -403,13 +403,23 @@ def run_checks(options):
     check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("ok")} >= latest, 10),
           "it resumes after the last change it was given")
 
+    print("== graceful restart")
+    flags = server.extra
+    server.kill(signal.SIGTERM)
+    server = Server(options.binary, database, flags)
+    server.start()
+    after_restart = world.traffic(server.base, 1, updates=0)
+    # The stopped server gave its leases up: the new one delivers at once, not once they expire (15 s).
+    restart_changes = {s for s, tid in log_changes(database, world.network) if tid in after_restart}
+    check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("ok")} >= restart_changes, 3),
+          "after a graceful restart the webhooks are delivered at once (the old leases were released)")
+
     print("== refused at delivery (after resolving the name)")
     server.kill(signal.SIGTERM)
     strict = Server(options.binary, database, ["--webhook-first-retry", "1s", *key_flags])
     subprocess.run([options.binary, "admin", "webhook", "enable", "--id", str(world_ssrf["id"]), "--database",
                     database], check=True, capture_output=True)
     strict.start()
-    world.traffic(strict.base, 1, updates=0)
     check(wait_for(lambda: "refused" in (world.webhooks()[world_ssrf["id"]]["last_error"] or ""), 10),
           f"a server without --allow-private-webhook-targets refuses a loopback target: "
           f"{world.webhooks()[world_ssrf['id']]['last_error']!r}")

@@ -25,6 +25,9 @@ public final class WebhookDeliveries: Service, Sendable {
     private struct Running {
         let task: Task<Void, Never>
         let wake: AsyncStream<Void>.Continuation
+        /// Which start of the webhook's worker this is: a worker stopped (disabled) and started again
+        /// (enabled) must not, as it ends, remove the entry of the one that replaced it.
+        let start: UUID
     }
 
     public init(
@@ -54,6 +57,12 @@ public final class WebhookDeliveries: Service, Sendable {
         }
         for worker in running { worker.task.cancel() }
         for worker in running { await worker.task.value }
+        // Another node, or this one restarted, takes the webhooks over at once, not in 15 s.
+        do {
+            try await store.releaseWebhookLeases(owner: owner)
+        } catch {
+            logger.warning("webhook leases could not be released", metadata: ["error": "\(error)"])
+        }
     }
 
     private func supervise() async {
@@ -102,18 +111,21 @@ public final class WebhookDeliveries: Service, Sendable {
             sender: WebhookSender(settings: settings, userAgent: userAgent), sealingKey: key, settings: settings,
             metrics: metrics,
             logger: logger, clock: clock, wakeups: wakeups)
+        let start = UUID()
         workers.withLock { workers in
             let task = Task { [weak self] in
                 await worker.run()
-                self?.finished(webhook.id)
+                self?.finished(webhook.id, start: start)
             }
-            workers[webhook.id] = Running(task: task, wake: wake)
+            workers[webhook.id] = Running(task: task, wake: wake, start: start)
         }
         logger.info("delivering webhook", metadata: ["webhook": "\(webhook.id)"])
     }
 
-    private func finished(_ id: Int64) {
-        workers.withLock { $0[id] = nil }
+    private func finished(_ id: Int64, start: UUID) {
+        workers.withLock { workers in
+            if workers[id]?.start == start { workers[id] = nil }
+        }
     }
 
     private func stopWorkers(except keep: Set<Int64>) {

@@ -93,6 +93,10 @@ struct WebhookContractTests {
         #expect(try await !table.saveWebhookProgress(id: webhook.id, owner: "a", progress))
         #expect(try await table.webhooks().first?.deliveredThrough == 5)
         #expect(try await !table.leaseWebhook(id: 999_999, owner: "a", until: until, now: Self.now))
+        // A node stopping gracefully gives its leases up: another takes them at once.
+        #expect(try await !table.leaseWebhook(id: webhook.id, owner: "c", until: until, now: later))
+        try await table.releaseWebhookLeases(owner: "b")
+        #expect(try await table.leaseWebhook(id: webhook.id, owner: "c", until: until, now: later))
     }
 
     @Test(arguments: StoreBackend.available)

@@ -19,6 +19,8 @@ public protocol WebhookStore: DatabaseStore {
     /// Takes or renews the lease on a webhook for `owner` until `until`; false when another owner
     /// holds an unexpired lease (or the webhook is gone or disabled).
     func leaseWebhook(id: Int64, owner: String, until: Timestamp, now: Timestamp) async throws -> Bool
+    /// Gives up every lease `owner` holds (a node stopping gracefully).
+    func releaseWebhookLeases(owner: String) async throws
     /// Saves a delivery round's outcome, only while `owner` holds the lease (false otherwise).
     func saveWebhookProgress(id: Int64, owner: String, _ progress: WebhookProgress) async throws -> Bool
     /// How many changes after the webhook's cursor it has yet to be given.
@@ -162,6 +164,13 @@ public struct WebhookTable: WebhookStore, ChangeLogStore {
             RETURNING id
             """
         return try await !run(sql, bound.values, writes: true) { try $0.requiredInteger("id") }.isEmpty
+    }
+
+    public func releaseWebhookLeases(owner: String) async throws {
+        _ = try await run(
+            "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = \(dialect.placeholder(1)) RETURNING id",
+            [.text(owner)], writes: true
+        ) { try $0.requiredInteger("id") }
     }
 
     public func saveWebhookProgress(id: Int64, owner: String, _ progress: WebhookProgress) async throws -> Bool {
