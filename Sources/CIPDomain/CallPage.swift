@@ -41,28 +41,38 @@ public struct CallListing: Sendable {
     public let next: CallPosition?
     public let etag: String
 
-    /// The listing of `records` (already in order and after the page's start), cut at the page's
-    /// limit; `object` gives each record's call object.
+    /// The listing of `listed` (already in order and after the page's start), cut at the page's
+    /// limit; `position`, `version` and `object` read each listed call's place, version and call
+    /// object (closures rather than a whole `CallRecord`, whose copy costs a retain per field).
     public init<Listed>(
-        _ listed: [Listed], page: CallPage, record: (Listed) -> CallRecord, object: (Listed) -> CallObjectJSON
+        _ listed: [Listed], page: CallPage, position: (Listed) -> CallPosition, version: (Listed) -> Int64,
+        object: (Listed) -> CallObjectJSON
     ) {
         let shown = page.limit.map { Array(listed.prefix($0)) } ?? listed
-        let next = shown.count < listed.count ? shown.last.map { CallPosition(of: record($0)) } : nil
+        let next = shown.count < listed.count ? shown.last.map(position) : nil
         self.calls = shown.map(object)
         self.next = next
-        self.etag = ListETag.of(shown.map(record), next: next)
+        self.etag = ListETag.of(shown, transactionID: { position($0).transactionID }, version: version, next: next)
+    }
+
+    /// The listing of records.
+    public init(_ records: [CallRecord], page: CallPage) {
+        self.init(
+            records, page: page, position: CallPosition.init(of:), version: \.version, object: CallObjectJSON.init)
     }
 }
 
 /// SPEC 2.7's ETag of a list: the same calls at the same versions, in the same order and with the
 /// same next page, give the same tag on every node; any change gives another (FNV-1a, 64 bits).
 public enum ListETag {
-    public static func of(_ records: [CallRecord], next: CallPosition?) -> String {
+    public static func of<Listed>(
+        _ listed: [Listed], transactionID: (Listed) -> String, version: (Listed) -> Int64, next: CallPosition?
+    ) -> String {
         var hash = Fingerprint()
-        for record in records {
-            hash.add(record.transactionID)
+        for call in listed {
+            hash.add(transactionID(call))
             hash.add(".")
-            hash.add(String(record.version))
+            hash.add(String(version(call)))
             hash.add(";")
         }
         if let next {
@@ -70,7 +80,7 @@ public enum ListETag {
             hash.add(String(next.transferStart.milliseconds))
             hash.add(next.transactionID)
         }
-        return "\"l\(records.count)-\(hash.hex)\""
+        return "\"l\(listed.count)-\(hash.hex)\""
     }
 }
 

@@ -52,7 +52,7 @@ struct CallsController: Sendable {
         {
             return Response(status: .notModified, headers: [.eTag: known])
         }
-        let listing = try await services.store.currentCallListing(query)
+        let listing = try await services.store.currentCallListing(query, rememberingETag: ifNoneMatch != nil)
         if let ifNoneMatch, Self.matchesWeakly(ifNoneMatch, listing.etag) {
             return Response(status: .notModified, headers: [.eTag: listing.etag])
         }

@@ -69,8 +69,9 @@ public protocol CallStore: Sendable {
     func currentCalls(_ query: CallQuery) async throws -> [CallRecord]
     /// The same calls as `currentCalls`, each as its call object (SPEC 2.3), ready to send.
     func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON]
-    /// SPEC 2.2's answer for `query`, cut at its page (2.8), with its ETag (2.7).
-    func currentCallListing(_ query: CallQuery) async throws -> CallListing
+    /// SPEC 2.2's answer for `query`, cut at its page (2.8), with its ETag (2.7). With
+    /// `rememberingETag`, a poller's request, the store may remember the tag for `knownListingETag`.
+    func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing
     /// The ETag `currentCallListing` would give for `query`, when the store knows it without listing
     /// (nothing changed since it last did); nil otherwise.
     func knownListingETag(_ query: CallQuery) -> String?
@@ -156,7 +157,11 @@ extension CallStore {
 
     /// From `currentCalls`, which honours the page's cursor and reads one call past its limit.
     public func currentCallListing(_ query: CallQuery) async throws -> CallListing {
-        CallListing(try await currentCalls(query), page: query.page, record: { $0 }, object: CallObjectJSON.init)
+        try await currentCallListing(query, rememberingETag: false)
+    }
+
+    public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
+        CallListing(try await currentCalls(query), page: query.page)
     }
 
     public func knownListingETag(_ query: CallQuery) -> String? { nil }

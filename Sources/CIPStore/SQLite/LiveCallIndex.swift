@@ -100,8 +100,9 @@ final class LiveCallIndex: Sendable {
         liveCalls(matching: query).map(\.object)
     }
 
-    /// SPEC 2.2's answer for `query`, cut at its page, with its ETag (remembered for `knownETag`).
-    func listing(matching query: CallQuery) -> CallListing {
+    /// SPEC 2.2's answer for `query`, cut at its page, with its ETag, remembered for `knownETag` when
+    /// asked (a poller's request: remembering every lookup by id would fill the memo for nothing).
+    func listing(matching query: CallQuery, rememberingETag: Bool = false) -> CallListing {
         let listing: CallListing
         let sequence: Int64
         if query.transactionID == nil, query.externalUniqueID == nil, query.phonePair == nil {
@@ -113,18 +114,27 @@ final class LiveCallIndex: Sendable {
             let start =
                 query.page.after.map { after in Self.firstIndex(in: ordered) { after.isFollowed(by: $0.record) } } ?? 0
             let end = query.page.limit.map { min(ordered.count, start + $0 + 1) } ?? ordered.count
-            listing = CallListing(Array(ordered[start..<end]), page: query.page, record: \.record, object: \.object)
+            listing = Self.listing(Array(ordered[start..<end]), page: query.page)
         } else {
             // A filter by transaction id, external id or phone pair selects a handful of calls.
             let (found, current) = state.withLock { state in (state.matching(query), state.sequence) }
             sequence = current
-            listing = CallListing(Self.listed(found), page: query.page, record: \.record, object: \.object)
+            listing = Self.listing(Self.listed(found), page: query.page)
         }
-        listingETags.withLock { remembered in
-            if remembered.count >= Self.maxRememberedETags { remembered.removeAll(keepingCapacity: true) }
-            remembered[query] = (sequence, listing.etag)
+        if rememberingETag {
+            listingETags.withLock { remembered in
+                if remembered.count >= Self.maxRememberedETags { remembered.removeAll(keepingCapacity: true) }
+                remembered[query] = (sequence, listing.etag)
+            }
         }
         return listing
+    }
+
+    private static func listing(_ calls: [LiveCall], page: CallPage) -> CallListing {
+        CallListing(
+            calls, page: page,
+            position: { CallPosition(transferStart: $0.record.transferStart, transactionID: $0.record.transactionID) },
+            version: { $0.record.version }, object: { $0.object })
     }
 
     /// The ETag `listing(matching:)` gave for `query`, if nothing was committed since.

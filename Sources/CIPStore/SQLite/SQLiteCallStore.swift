@@ -42,8 +42,8 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         live.callObjects(matching: query)
     }
 
-    public func currentCallListing(_ query: CallQuery) async throws -> CallListing {
-        live.listing(matching: query)
+    public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
+        live.listing(matching: query, rememberingETag: rememberingETag)
     }
 
     public func knownListingETag(_ query: CallQuery) -> String? {
