@@ -64,11 +64,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// A literal address (`10.0.0.1`, `::1`); nil for a name.
+    /// A literal address (`10.0.0.1`, `::1`, and the legacy IPv4 forms resolvers still accept:
+    /// `2130706433`, `0x7f.1`, `127.1`); nil for a name.
     public init?(_ text: String) {
         var v4 = in_addr()
         var v6 = in6_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
+        if inet_pton(AF_INET, text, &v4) == 1 || inet_aton(text, &v4) != 0 {
             bytes = withUnsafeBytes(of: &v4) { Array($0) }
         } else if inet_pton(AF_INET6, text, &v6) == 1 {
             bytes = withUnsafeBytes(of: &v6) { Array($0) }

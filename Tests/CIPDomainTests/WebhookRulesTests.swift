@@ -56,7 +56,8 @@ struct WebhookRulesTests {
             "https://172.31.255.255/", "https://192.168.1.1/", "https://169.254.169.254/", "https://100.64.0.1/",
             "https://0.0.0.0/", "https://224.0.0.251/", "https://255.255.255.255/", "https://[::1]/", "https://[::]/",
             "https://[fe80::1]/", "https://[fd12:3456::1]/", "https://[ff02::1]/", "https://[::ffff:127.0.0.1]/",
-            "https://[::ffff:10.0.0.1]/", "https://[64:ff9b::a00:1]/",
+            "https://[::ffff:10.0.0.1]/", "https://[64:ff9b::a00:1]/", "https://2130706433/", "https://0x7f.1/",
+            "https://127.1/", "https://017700000001/",
         ] {
             #expect(refused(url, strict), "\(url)")
         }
