@@ -414,6 +414,22 @@ def run_checks(options):
     check(wait_for(lambda: {e["sequence"] for e in receiver.acknowledged("ok")} >= restart_changes, 3),
           "after a graceful restart the webhooks are delivered at once (the old leases were released)")
 
+    print("== a node whose key file does not open the secrets")
+    server.kill(signal.SIGTERM)
+    other_key = os.path.join(tempfile.mkdtemp(prefix="cip-webhook-key-"), "key")
+    with open(other_key, "w") as key:
+        key.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    wrong = Server(options.binary, database, ["--allow-private-webhook-targets", "--webhook-key-file", other_key])
+    wrong.start()
+    count = len(receiver.entries("ok"))
+    world.traffic(wrong.base, 1, updates=0)
+    check(wait_for(lambda: "key file" in (world.webhooks()[hooks["ok"]["id"]]["last_error"] or ""), 5),
+          f"webhook list says why: {world.webhooks()[hooks['ok']['id']]['last_error']!r}")
+    check(len(receiver.entries("ok")) == count, "and nothing unsigned or wrongly signed was sent")
+    wrong.kill(signal.SIGTERM)
+    server = Server(options.binary, database, flags)
+    server.start()
+
     print("== refused at delivery (after resolving the name)")
     server.kill(signal.SIGTERM)
     strict = Server(options.binary, database, ["--webhook-first-retry", "1s", *key_flags])

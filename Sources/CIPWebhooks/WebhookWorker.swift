@@ -57,9 +57,19 @@ struct WebhookWorker: Sendable {
     private func deliver() async throws {
         guard var webhook = try await store.webhooks().first(where: { $0.id == webhookID }),
             webhook.state != .disabled,
-            let sealed = try await store.sealedWebhookSecret(id: webhookID),
-            let secret = sealingKey.open(sealed)
+            let sealed = try await store.sealedWebhookSecret(id: webhookID)
         else { throw Stop.stopped }
+        guard let secret = sealingKey.open(sealed) else {
+            // Another key than the one that sealed it (a key file replaced or not copied to this
+            // node): nothing can be signed. Said where operators look, then retried after a while.
+            logger.error(
+                "this node's webhook key file does not open the webhook's secret", metadata: ["webhook": "\(webhookID)"]
+            )
+            webhook.lastError = "the webhook key file of a node does not open this webhook's secret"
+            try await save(webhook)
+            try await Task.sleep(for: settings.leaseDuration)
+            throw Stop.stopped
+        }
         guard
             case .success(let url) = WebhookTargetPolicy(allowInsecure: true, allowPrivate: true).check(
                 url: webhook.url)
