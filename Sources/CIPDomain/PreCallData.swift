@@ -7,7 +7,7 @@ public struct PreCallData: Sendable, Hashable {
     /// E.164, or nil to match any destination.
     public let destinationPhoneNumber: String?
     public let externalUniqueID: String?
-    /// Each with source `PreCallAPI`.
+    /// Each with source `PreCallAPI`; one per name, in name order.
     public let customData: [CustomDataWrite]
     public let createdAt: Timestamp
     public let expiresAt: Timestamp
@@ -21,7 +21,10 @@ public struct PreCallData: Sendable, Hashable {
         self.callingPhoneNumber = callingPhoneNumber
         self.destinationPhoneNumber = destinationPhoneNumber
         self.externalUniqueID = externalUniqueID
-        self.customData = customData
+        // A name given twice keeps its last value, as an update of a call does (`CallRecord.merge`).
+        var byName: [String: CustomDataWrite] = [:]
+        for write in customData { byName[write.name] = write }
+        self.customData = byName.keys.sorted().map { byName[$0]! }
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }

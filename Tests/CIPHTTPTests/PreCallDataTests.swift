@@ -45,6 +45,19 @@ struct PreCallDataTests {
             let expires = try #require(stored["expires_at"]?.stringValue.flatMap(Timestamp.init(iso8601:)))
             #expect(expires.milliseconds - created.milliseconds == 600_000, "expires_in defaults to 600 s")
 
+            // A name given twice keeps its last value (as in SPEC 2.4's updates); found by schemathesis,
+            // which sent a list of one name repeated, and the server trapped building a dictionary.
+            let repeated = try await api.request(
+                .put, "\(Self.path)?\(api.networkA)", token: token,
+                body: #"{"pre_call_data": {"calling_phone_number": "530-555-0009", "custom_data": ["#
+                    + #"{"name": "Call Disposition", "value": "FIRST"}, {"name": "Call Disposition", "value": "LAST"}]}}"#
+            )
+            #expect(repeated.status == 201, "\(repeated.text)")
+            #expect(
+                repeated.json["pre_call_data"]?["custom_data"]?["Call Disposition"]?["value"]?.stringValue == "LAST")
+            _ = try await api.request(
+                .delete, "\(Self.path)?\(api.networkA)&calling_phone_number=5305550009", token: token)
+
             // The same numbers again replace it; other numbers make another, listed newest first.
             _ = try await api.request(
                 .post, "\(Self.path)?\(api.networkA)", token: token,

@@ -29,7 +29,8 @@ enum PreCallColumns {
     /// The values of an entry to insert, in `insert`'s order.
     static func values(of entry: PreCallData) -> [StoredValue] {
         var writer = JSONWriter()
-        writer.writeCustomData(Dictionary(uniqueKeysWithValues: entry.customData.map { ($0.name, $0.entry) }))
+        writer.writeCustomData(
+            Dictionary(entry.customData.map { ($0.name, $0.entry) }, uniquingKeysWith: { _, last in last }))
         return [
             .text(entry.organization.type.rawValue), .integer(entry.organization.id), .integer(entry.networkID),
             .text(entry.callingPhoneNumber), .text(entry.destinationPhoneNumber ?? ""),
