@@ -41,6 +41,13 @@ public struct PreCallData: Sendable, Hashable {
     }
 }
 
+extension PreCallData {
+    /// The custom data by name, as the API answers and the store keeps it (names are unique here).
+    public var customDataByName: [String: CustomDataEntry] {
+        Dictionary(uniqueKeysWithValues: customData.map { ($0.name, $0.entry) })
+    }
+}
+
 /// Pre-call data as stored: its id increases with every write, so among several entries matching
 /// one bridge the highest applies.
 public struct PreCallEntry: Sendable, Hashable {

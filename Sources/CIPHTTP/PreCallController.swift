@@ -184,7 +184,7 @@ extension JSONWriter {
         key("external_unique_id")
         if let externalID = entry.externalUniqueID { string(externalID) } else { null() }
         key("custom_data")
-        writeCustomData(Dictionary(entry.customData.map { ($0.name, $0.entry) }, uniquingKeysWith: { _, last in last }))
+        writeCustomData(entry.customDataByName)
         key("created_at")
         timestamp(entry.createdAt)
         key("expires_at")

@@ -156,10 +156,6 @@ extension CallStore {
     }
 
     /// From `currentCalls`, which honours the page's cursor and reads one call past its limit.
-    public func currentCallListing(_ query: CallQuery) async throws -> CallListing {
-        try await currentCallListing(query, rememberingETag: false)
-    }
-
     public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
         CallListing(try await currentCalls(query), page: query.page)
     }

@@ -45,8 +45,6 @@ struct WebhookSender: Sendable {
     }
 
     func send(_ body: [UInt8], messageID: String, to url: WebhookURL, secret: WebhookSecret) async -> Outcome {
-        // Judged after resolving, at each attempt: the name may point elsewhere since the webhook was made.
-        if let refusal = await refusal(of: url) { return .failed("refused: the target \(refusal)") }
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url.text)
         request.method = .POST
@@ -74,8 +72,9 @@ struct WebhookSender: Sendable {
         }
     }
 
-    /// Why the URL's host may not be called now, after resolving its name; nil when it may.
-    private func refusal(of url: WebhookURL) async -> WebhookRefusal? {
+    /// Why the URL's host may not be called now, after resolving its name; nil when it may. Asked
+    /// once per round of deliveries (not per request: one DNS lookup for up to 100 changes).
+    func refusal(of url: WebhookURL) async -> WebhookRefusal? {
         if settings.policy.allowPrivate { return nil }
         let addresses: [IPAddress]
         if let literal = IPAddress(url.host) {

@@ -188,6 +188,12 @@ struct WebhookWorker: Sendable {
             byCall[change.transactionID, default: []].append(change)
         }
         var failures: [Int64: Failure] = [:]
+        // Judged after resolving, at each round: the name may point elsewhere since the webhook was made.
+        if !changes.isEmpty, let refusal = await sender.refusal(of: url) {
+            metrics.recordWebhookDelivery("failed")
+            for change in changes { failures[change.sequence] = .failed("refused: the target \(refusal)") }
+            return failures
+        }
         await withTaskGroup(of: [Int64: Failure].self) { group in
             var next = 0
             func startNext() {

@@ -30,7 +30,7 @@ enum PreCallColumns {
     static func values(of entry: PreCallData) -> [StoredValue] {
         var writer = JSONWriter()
         writer.writeCustomData(
-            Dictionary(entry.customData.map { ($0.name, $0.entry) }, uniquingKeysWith: { _, last in last }))
+            entry.customDataByName)
         return [
             .text(entry.organization.type.rawValue), .integer(entry.organization.id), .integer(entry.networkID),
             .text(entry.callingPhoneNumber), .text(entry.destinationPhoneNumber ?? ""),
