@@ -15,8 +15,13 @@ public struct CallPosition: Sendable, Hashable {
 
     /// Whether `record` comes after this position in SPEC 2.2's order.
     public func isFollowed(by record: CallRecord) -> Bool {
-        if record.transferStart != transferStart { return record.transferStart < transferStart }
-        return record.transactionID > transactionID
+        isFollowed(by: CallPosition(of: record))
+    }
+
+    /// Whether `other` comes after this position in SPEC 2.2's order.
+    public func isFollowed(by other: CallPosition) -> Bool {
+        if other.transferStart != transferStart { return other.transferStart < transferStart }
+        return other.transactionID > transactionID
     }
 }
 

@@ -17,7 +17,7 @@ struct CallsController: Sendable {
         let rawQuery = request.request.uri.query ?? ""
         // A poller asking again for a list it was already answered: no parsing, no authorizing.
         if let ifNoneMatch, let query = polled.query(tokenID: request.token.id, rawQuery: rawQuery),
-            let known = services.store.knownListingETag(query), Self.matchesWeakly(ifNoneMatch, known)
+            let known = try await services.store.knownListingETag(query), Self.matchesWeakly(ifNoneMatch, known)
         {
             return Response(status: .notModified, headers: [.eTag: known])
         }
@@ -47,7 +47,7 @@ struct CallsController: Sendable {
         // SPEC 2.7: a poller whose list has not changed is answered 304, without listing it again
         // when the store remembers the list's tag.
         if ifNoneMatch != nil { polled.remember(query, tokenID: token.id, rawQuery: rawQuery) }
-        if let ifNoneMatch, let known = services.store.knownListingETag(query),
+        if let ifNoneMatch, let known = try await services.store.knownListingETag(query),
             Self.matchesWeakly(ifNoneMatch, known)
         {
             return Response(status: .notModified, headers: [.eTag: known])

@@ -74,7 +74,7 @@ public protocol CallStore: Sendable {
     func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing
     /// The ETag `currentCallListing` would give for `query`, when the store knows it without listing
     /// (nothing changed since it last did); nil otherwise.
-    func knownListingETag(_ query: CallQuery) -> String?
+    func knownListingETag(_ query: CallQuery) async throws -> String?
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
@@ -160,7 +160,7 @@ extension CallStore {
         CallListing(try await currentCalls(query), page: query.page)
     }
 
-    public func knownListingETag(_ query: CallQuery) -> String? { nil }
+    public func knownListingETag(_ query: CallQuery) async throws -> String? { nil }
 }
 
 /// How many rows one purge transaction deletes: small enough that requests are not held up behind

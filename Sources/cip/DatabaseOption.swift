@@ -58,11 +58,14 @@ struct DatabaseOption: ParsableArguments {
             _ = try await store.followRename(rename)
             return
         }
-        // The changes are numbered by the change sequencer of whichever node runs next (or now).
+        // A write waits for its changes to be numbered: this process numbers them itself.
         let database = try PostgresDatabase(url: database, logger: Self.quietLogger)
         let pool = Task { await database.run() }
         defer { pool.cancel() }
-        _ = try await PostgresCallStore(database: database).followRename(rename)
+        let store = PostgresCallStore(database: database)
+        let sequencer = Task { try? await store.sequencer.run() }
+        defer { sequencer.cancel() }
+        _ = try await store.followRename(rename)
     }
 
     /// The store `serve` writes calls through, with what must run beside it. An SQLite file is

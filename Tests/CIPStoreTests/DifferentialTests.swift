@@ -55,8 +55,8 @@ struct DifferentialTests {
         func open() async throws -> PostgresCallStore {
             let database = try PostgresDatabase(
                 url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            database.runPoolUntilReleased()
-            let store = PostgresCallStore(database: database)
+            let store = PostgresCallStore(database: database, manualNumbering: true)
+            store.runUntilReleased()
             try await store.migrate()
             return store
         }

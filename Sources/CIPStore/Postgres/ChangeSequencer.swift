@@ -2,6 +2,7 @@ import CIPDomain
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Numbers committed change records in commit order, on every node that shares the database.
 ///
@@ -15,17 +16,29 @@ import ServiceLifecycle
 /// round: there is no leader to elect, and a node that dies mid-round only rolls its round back.
 /// Each node runs one round as soon as its own writes commit, and one every `pollInterval` to pick up
 /// the records of a node that died before it could.
+///
+/// A write is acknowledged only once a round has numbered it (`numbered()`): then the log's head
+/// covers every acknowledged write, which is what lets a node answer reads from memory (`ReadBarrier`).
 public final class ChangeSequencer: Service, Sendable {
     private let database: PostgresDatabase
     private let bell: ChangeBell
     private let pollInterval: Duration
     private let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
+    /// Rounds are counted as they start, and marked finished once every record they found is numbered.
+    private let roundsStarted = Mutex<Int64>(0)
+    private let roundsFinished = SequenceWaiters()
+    /// How long a write waits for its number before it is answered as an outage.
+    static let numberingDeadline = Duration.seconds(10)
     /// At most this many records per round, so one round stays short after a long outage.
     static let roundLimit = 5000
 
-    init(database: PostgresDatabase, bell: ChangeBell, pollInterval: Duration = .milliseconds(250)) {
+    /// Numbered only by explicit `stampRound()` calls (tests): writes do not wait for a number.
+    let isManual: Bool
+
+    init(database: PostgresDatabase, bell: ChangeBell, isManual: Bool, pollInterval: Duration = .milliseconds(250)) {
         self.database = database
+        self.isManual = isManual
         self.bell = bell
         self.pollInterval = pollInterval
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -34,6 +47,17 @@ public final class ChangeSequencer: Service, Sendable {
     /// Asks for a round soon; wakes coalesce, so a burst of commits costs one round.
     func wake() {
         continuation.yield()
+    }
+
+    /// Returns once a round that started after this call has finished: every change committed before
+    /// it is then numbered. Throws `DomainError.unavailable` if none finishes in time (an outage).
+    func numbered() async throws {
+        guard !isManual else { return }
+        let needed = roundsStarted.withLock { $0 + 1 }
+        wake()
+        guard await roundsFinished.wait(for: needed, timeout: Self.numberingDeadline) else {
+            throw DomainError.unavailable
+        }
     }
 
     public func run() async throws {
@@ -46,8 +70,12 @@ public final class ChangeSequencer: Service, Sendable {
         defer { poller.cancel() }
         await cancelWhenGracefulShutdown {
             for await _ in self.wakeups {
-                // A moment for more commits to arrive: under load one round (one commit) numbers many.
-                try? await Task.sleep(for: .milliseconds(5))
+                // No pause to gather commits: writers wait for their number, and the commits that
+                // arrive while a round runs are numbered together by the next one.
+                let round = self.roundsStarted.withLock { started in
+                    started += 1
+                    return started
+                }
                 do {
                     var stamped = Self.roundLimit
                     while stamped == Self.roundLimit {
@@ -55,6 +83,7 @@ public final class ChangeSequencer: Service, Sendable {
                         // This node's streams need not wait for the notification's round trip.
                         if stamped > 0 { self.bell.ring() }
                     }
+                    self.roundsFinished.advance(to: round)
                 } catch {
                     // An outage: the next wake or poll tries again.
                     self.database.logger.debug("change sequencer round failed", metadata: ["error": "\(error)"])

@@ -5,48 +5,85 @@ import ServiceLifecycle
 
 /// Calls in progress on PostgreSQL, written by any number of nodes at once: every write of a call
 /// takes the call's lock first (`PostgresCallRows.lock`), and the change records it writes are
-/// numbered after commit by the `ChangeSequencer`, which runs beside it as a service.
+/// numbered after commit by the `ChangeSequencer`, which runs beside it as a service; a write is
+/// acknowledged once numbered.
+///
+/// Reads are answered from this node's memory (`LiveCallFollower`), after a `ReadBarrier` has made
+/// sure it holds every write acknowledged before the read began, on any node.
 public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
     public var webhookTable: WebhookTable { database.webhookTable }
     public let sequencer: ChangeSequencer
     /// Rings the change bell when another node numbers changes.
     public let listener: ChangeListener
+    public let follower: LiveCallFollower
     public let changeBell = ChangeBell()
+    private let barrier: ReadBarrier
+    /// How long a read waits for this node's memory to catch up before it is answered as an outage.
+    static let readDeadline = Duration.seconds(10)
 
     private let background = BackgroundTasks()
 
-    public init(database: PostgresDatabase) {
+    /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
+    /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
+    public init(database: PostgresDatabase, manualNumbering: Bool = false) {
         self.database = database
-        self.sequencer = ChangeSequencer(database: database, bell: changeBell)
+        self.sequencer = ChangeSequencer(database: database, bell: changeBell, isManual: manualNumbering)
         self.listener = ChangeListener(database: database, bell: changeBell)
-    }
-
-    /// The services that run beside the store: the pool, the sequencer, the listener.
-    public var services: [any Service] { [database, sequencer, listener] }
-
-    /// Runs the pool, the sequencer and the listener in tasks of their own until this store is
-    /// released, for a caller that has no `ServiceGroup` (tests).
-    public func runUntilReleased() {
-        database.runPoolUntilReleased()
-        let (sequencer, listener) = (self.sequencer, self.listener)
-        background.keep(Task { try? await sequencer.run() })
-        background.keep(Task { await listener.run() })
-    }
-
-    public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
-        if let transactionID = query.transactionID {
-            // The primary key, through the write path's prepared statement: one plan, which the
-            // planner cannot trade for a scan while the table's statistics lag a burst of writes.
-            return try await database.guarded { connection, _ in
-                try await PostgresCallRows(connection: connection, logger: self.database.logger).calls([transactionID])
-                    .values.filter(query.matches)
+        self.follower = LiveCallFollower(database: database, bell: changeBell)
+        self.barrier = ReadBarrier {
+            try await database.guarded { connection, _ in
+                try await PostgresCallRows(connection: connection, logger: database.logger).bounds().latest
             }
         }
-        let (sql, values) = CallSQL.current(.postgres, query)
-        return try await database.guarded { connection, _ in
-            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(sql, values)
+    }
+
+    /// The services that run beside the store: the pool, the sequencer, the listener, the follower.
+    public var services: [any Service] { [database, sequencer, listener, follower] }
+
+    /// Runs the pool, the sequencer, the listener and the follower in tasks of their own until this
+    /// store is released, for a caller that has no `ServiceGroup` (tests, `cip admin`).
+    public func runUntilReleased() {
+        database.runPoolUntilReleased()
+        let (sequencer, listener, follower) = (self.sequencer, self.listener, self.follower)
+        if !sequencer.isManual { background.keep(Task { try? await sequencer.run() }) }
+        background.keep(Task { await listener.run() })
+        background.keep(Task { await follower.run() })
+    }
+
+    /// Succeeds when the database answers and this node's memory holds the live calls.
+    public func ping() async throws {
+        try await database.ping()
+        guard follower.isLoaded else { throw DomainError.unavailable }
+    }
+
+    /// This node's index, once it holds every write acknowledged before the call.
+    private func currentIndex() async throws -> LiveCallIndex {
+        let head = try await barrier.head()
+        try await follower.waitUntilApplied(head, timeout: Self.readDeadline)
+        return follower.index
+    }
+
+    /// The index finds the calls; their whole records are read from the database.
+    public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        let ids = try await currentIndex().calls(matching: query).map(\.transactionID)
+        guard !ids.isEmpty else { return [] }
+        let records = try await database.guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(ids)
         }
+        return ids.compactMap { records[$0] }.filter(query.matches)
+    }
+
+    public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
+        try await currentIndex().calls(matching: query).map(\.object)
+    }
+
+    public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
+        try await currentIndex().listing(matching: query, rememberingETag: rememberingETag)
+    }
+
+    public func knownListingETag(_ query: CallQuery) async throws -> String? {
+        try await currentIndex().knownETag(query)
     }
 
     public func liveCallCount() async throws -> Int {
@@ -131,9 +168,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
-        try await database.guarded { connection, _ in
-            try await PostgresSnapshot(connection: connection, logger: self.database.logger).take(scope)
-        }
+        try await currentIndex().snapshot(scope)
     }
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
@@ -164,7 +199,8 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             if !write.isEmpty { try await rows.apply(write, committedAt: committedAt) }
             return (result, !write.changes.isEmpty)
         }
-        if changed { sequencer.wake() }
+        // Acknowledged once numbered: a read through any node then finds it (`ReadBarrier`).
+        if changed { try await sequencer.numbered() }
         return result
     }
 

@@ -2,7 +2,7 @@ import CIPDomain
 import Logging
 import PostgresNIO
 
-/// An organization's calls exactly as of the change log's latest number, on PostgreSQL.
+/// Live calls exactly as of the change log's latest number, on PostgreSQL: a node's index at start.
 ///
 /// In one REPEATABLE READ snapshot, the calls table may already hold changes that are committed but
 /// not yet numbered (they will be numbered above N). Those calls are taken from the change log
@@ -12,10 +12,11 @@ struct PostgresSnapshot {
     let connection: PostgresConnection
     let logger: Logger
 
-    func take(_ scope: CallScope) async throws -> ChangeSnapshot {
+    /// Every live call, and the sequence number they are as of.
+    func take() async throws -> (sequence: Int64, calls: [LiveCall]) {
         try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
         do {
-            let snapshot = try await read(scope)
+            let snapshot = try await read()
             try await connection.query("COMMIT", logger: logger)
             return snapshot
         } catch {
@@ -24,17 +25,16 @@ struct PostgresSnapshot {
         }
     }
 
-    private func read(_ scope: CallScope) async throws -> ChangeSnapshot {
+    private func read() async throws -> (sequence: Int64, calls: [LiveCall]) {
         let rows = PostgresCallRows(connection: connection, logger: logger)
         let sequence = try await rows.bounds().latest
-        let query = CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil)
-        let (sql, values) = CallSQL.current(.postgres, query)
-        var listed = try await rows.calls(sql, values).map { Listed(record: $0) }
+        var listed = try await rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
+            .map(LiveCall.init)
         let ahead = Set(
             try await connection.rows(
                 "SELECT DISTINCT transaction_id FROM call_changes WHERE sequence IS NULL", [], logger
             ).map { try $0.requiredText("transaction_id") })
-        guard !ahead.isEmpty else { return ChangeSnapshot(sequence: sequence, calls: listed.map(\.object)) }
+        guard !ahead.isEmpty else { return (sequence, listed) }
         listed.removeAll { ahead.contains($0.transactionID) }
         let latest = try await connection.query(
             """
@@ -44,45 +44,9 @@ struct PostgresSnapshot {
             """, logger: logger)
         for try await row in latest {
             let change = try ChangeRow.decode(row.makeRandomAccess())
-            guard change.kind != .ended, change.isVisible(to: scope.organization.ref) else { continue }
-            listed.append(try Listed(change: change))
+            guard change.kind != .ended else { continue }
+            listed.append(try LiveCall(change))
         }
-        // SPEC 2.2's order: most recently transferred first, ties by transaction id.
-        listed.sort {
-            $0.transferStart != $1.transferStart
-                ? $0.transferStart > $1.transferStart : $0.transactionID < $1.transactionID
-        }
-        return ChangeSnapshot(sequence: sequence, calls: listed.map(\.object))
-    }
-
-    /// A call as a snapshot lists it, with what SPEC 2.2's order needs.
-    private struct Listed {
-        let transactionID: String
-        let transferStart: Timestamp
-        let object: CallObjectJSON
-
-        init(record: CallRecord) {
-            transactionID = record.transactionID
-            transferStart = record.transferStart
-            object = CallObjectJSON(record)
-        }
-
-        init(change: LoggedChange) throws {
-            guard let object = JSONValue.parse(text: change.call)?.objectValue,
-                let transfer = object["transfer_start_time_utc"]?.stringValue.flatMap(Timestamp.init(iso8601:))
-            else { throw StoredRowError.invalid("call", change.transactionID) }
-            transactionID = change.transactionID
-            transferStart = transfer
-            self.object = CallObjectJSON(json: Array(change.call.utf8))
-        }
-    }
-}
-
-extension LoggedChange {
-    func isVisible(to organization: OrganizationRef) -> Bool {
-        switch organization.type {
-        case .network: networkID == organization.id
-        case .advertiser: advertiserID == organization.id
-        }
+        return (sequence, listed)
     }
 }

@@ -23,7 +23,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         try await database.write { db in
             let rows = SQLiteCallRows(db: db)
             let records = try rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
-            live.load(records, sequence: try rows.bounds().latest)
+            live.load(records.lazy.filter(\.isLive).map(LiveCall.init), sequence: try rows.bounds().latest)
         }
         database.logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
     }
@@ -34,12 +34,17 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         try database.close()
     }
 
+    /// The index finds the calls; their whole records are read from the file (memory holds only what
+    /// answers a request).
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
-        live.calls(matching: query)
+        let ids = live.calls(matching: query).map(\.transactionID)
+        guard !ids.isEmpty else { return [] }
+        let records = try await database.read { db in try SQLiteCallRows(db: db).calls(ids) }
+        return ids.compactMap { records[$0] }.filter(query.matches)
     }
 
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
-        live.callObjects(matching: query)
+        live.calls(matching: query).map(\.object)
     }
 
     public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
@@ -77,9 +82,12 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         -> CallRecord
     {
         let live = self.live
-        return try await commit { _ in
-            // On the writer queue the index holds every committed write, so it is as good as a read.
-            guard let record = live.call(selector, in: scope) else { throw DomainError.notFound }
+        return try await commit { rows in
+            // On the writer queue the index holds every committed write: it finds the call, whose
+            // record is then read by its primary key.
+            guard let transactionID = live.call(selector, in: scope)?.transactionID,
+                let record = try rows.calls([transactionID])[transactionID], selector.matches(record, in: scope)
+            else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }

@@ -4,8 +4,8 @@ import Synchronization
 /// The live calls held in memory, found by every key SPEC 2.2 and 2.4 look them up by, so that reads
 /// are answered in the request's own task instead of by a database round trip.
 ///
-/// It is a copy, never the record: its store changes it only after a commit, in commit order, so it
-/// always equals the committed live calls, and it is rebuilt from the database when first needed.
+/// It is a copy, never the record: its store changes it only after a commit (SQLite) or from the
+/// change log (PostgreSQL), in sequence order, so it always equals the live calls as of `sequence`.
 final class LiveCallIndex: Sendable {
     private let state = Mutex(State())
     /// The ETag of each listing answered lately, with the sequence number it was true at: a poller
@@ -14,12 +14,12 @@ final class LiveCallIndex: Sendable {
     private static let maxRememberedETags = 4_096
 
     fileprivate struct State {
-        var isLoaded = false
-        /// The change log's sequence number of the last commit applied here.
+        /// The change log's sequence number of the last change applied here.
         var sequence: Int64 = 0
         var calls: [String: LiveCall] = [:]
         var byExternalID: [NetworkExternalID: String] = [:]
-        var byPhonePair: [PhonePair: [String]] = [:]
+        /// One transaction id for most pairs; an array only for the pairs of several live calls.
+        var byPhonePair: [PhonePair: PairedCalls] = [:]
         var byNetwork: [Int64: Set<String>] = [:]
         var byAdvertiser: [Int64: Set<String>] = [:]
         /// An organization's live calls in SPEC 2.2's order, made when first listed and dropped when
@@ -30,57 +30,58 @@ final class LiveCallIndex: Sendable {
         var dropped: [[LiveCall]] = []
     }
 
-    /// A live call and its call object, written once when it changes rather than at every read.
-    /// A class, so that the indexes and every answer share one copy.
-    fileprivate final class LiveCall: Sendable {
-        let record: CallRecord
-        let object: CallObjectJSON
-
-        init(_ record: CallRecord) {
-            self.record = record
-            self.object = CallObjectJSON(record)
-        }
-    }
-
     fileprivate struct NetworkExternalID: Hashable {
         let networkID: Int64
         let externalUniqueID: String
     }
 
+    fileprivate enum PairedCalls {
+        case one(String)
+        case several([String])
+    }
+
     var count: Int { state.withLock { $0.calls.count } }
 
-    /// Fills the index with every live call, as of the change log's `sequence`; later changes apply
-    /// only once it is loaded.
-    func load(_ records: some Sequence<CallRecord>, sequence: Int64) {
-        let calls = records.filter(\.isLive).map(LiveCall.init)
+    /// The sequence number of the last change applied.
+    var sequence: Int64 { state.withLock { $0.sequence } }
+
+    /// Replaces the index with `calls`, the live calls as of the change log's `sequence`.
+    func load(_ calls: some Sequence<LiveCall>, sequence: Int64) {
         state.withLock { state in
             state = State()
-            state.isLoaded = true
             state.sequence = sequence
             for call in calls { state.insert(call) }
         }
     }
 
-    /// Records the committed state of `records`: live ones replace what was known, ended ones leave.
-    /// `sequence` is the change log's last sequence number after the commit.
-    func commit(_ records: [CallRecord], sequence: Int64) {
-        // A batch may change one call several times: only its last state is written, and before
-        // taking the lock, so readers do not wait for it.
-        var last: [String: Int] = [:]
-        for (position, record) in records.enumerated() { last[record.transactionID] = position }
-        let final = records.indices.filter { last[records[$0].transactionID] == $0 }.map { records[$0] }
-        let calls = final.map { $0.isLive ? LiveCall($0) : nil }
+    /// Applies committed changes: each transaction id's new state, nil for a call no longer live.
+    /// `sequence` is the change log's last sequence number after them; an older one changes nothing
+    /// (a change the index already holds).
+    func apply(_ changes: [(transactionID: String, call: LiveCall?)], through sequence: Int64) {
         let dropped = state.withLock { state -> [[LiveCall]] in
-            guard state.isLoaded else { return [] }
-            state.sequence = max(state.sequence, sequence)
-            for (record, call) in zip(final, calls) {
-                state.remove(record.transactionID)
+            guard sequence >= state.sequence else { return [] }
+            state.sequence = sequence
+            for (transactionID, call) in changes {
+                state.remove(transactionID)
                 if let call { state.insert(call) }
             }
             defer { state.dropped = [] }
             return state.dropped
         }
         _ = dropped  // released here, outside the lock
+    }
+
+    /// Records the committed state of `records` (live ones replace what was known, ended ones leave),
+    /// `sequence` being the change log's last sequence number after the commit.
+    func commit(_ records: [CallRecord], sequence: Int64) {
+        // A batch may change one call several times: only its last state is written, and before
+        // taking the lock, so readers do not wait for it.
+        var last: [String: Int] = [:]
+        for (position, record) in records.enumerated() { last[record.transactionID] = position }
+        let changes = records.indices.filter { last[records[$0].transactionID] == $0 }.map {
+            (transactionID: records[$0].transactionID, call: records[$0].isLive ? LiveCall(records[$0]) : nil)
+        }
+        apply(changes, through: sequence)
     }
 
     /// The calls `scope` may see and the sequence number they are as of, read under one lock.
@@ -91,13 +92,8 @@ final class LiveCallIndex: Sendable {
     }
 
     /// The live calls `query` selects, in SPEC 2.2's order.
-    func calls(matching query: CallQuery) -> [CallRecord] {
-        liveCalls(matching: query).map(\.record)
-    }
-
-    /// The call objects of the live calls `query` selects, in SPEC 2.2's order.
-    func callObjects(matching query: CallQuery) -> [CallObjectJSON] {
-        liveCalls(matching: query).map(\.object)
+    func calls(matching query: CallQuery) -> [LiveCall] {
+        Self.listed(state.withLock { $0.matching(query) })
     }
 
     /// SPEC 2.2's answer for `query`, cut at its page, with its ETag, remembered for `knownETag` when
@@ -112,7 +108,8 @@ final class LiveCallIndex: Sendable {
             }
             sequence = current
             let start =
-                query.page.after.map { after in Self.firstIndex(in: ordered) { after.isFollowed(by: $0.record) } } ?? 0
+                query.page.after.map { after in Self.firstIndex(in: ordered) { after.isFollowed(by: $0.position) } }
+                ?? 0
             let end = query.page.limit.map { min(ordered.count, start + $0 + 1) } ?? ordered.count
             listing = Self.listing(Array(ordered[start..<end]), page: query.page)
         } else {
@@ -131,22 +128,15 @@ final class LiveCallIndex: Sendable {
     }
 
     private static func listing(_ calls: [LiveCall], page: CallPage) -> CallListing {
-        CallListing(
-            calls, page: page,
-            position: { CallPosition(transferStart: $0.record.transferStart, transactionID: $0.record.transactionID) },
-            version: { $0.record.version }, object: { $0.object })
+        CallListing(calls, page: page, position: \.position, version: \.version, object: \.object)
     }
 
-    /// The ETag `listing(matching:)` gave for `query`, if nothing was committed since.
+    /// The ETag `listing(matching:)` gave for `query`, if nothing was applied since.
     func knownETag(_ query: CallQuery) -> String? {
         let sequence = state.withLock { $0.sequence }
         return listingETags.withLock { remembered in
             remembered[query].flatMap { $0.sequence == sequence ? $0.etag : nil }
         }
-    }
-
-    private func liveCalls(matching query: CallQuery) -> [LiveCall] {
-        Self.listed(state.withLock { $0.matching(query) })
     }
 
     /// The first index of `ordered` whose call satisfies `follows` (which holds for a suffix of it).
@@ -162,57 +152,56 @@ final class LiveCallIndex: Sendable {
 
     /// Calls in SPEC 2.2's order.
     private static func listed(_ calls: [LiveCall]) -> [LiveCall] {
-        calls.count > 1 ? calls.sorted { CallRecord.listedBefore($0.record, $1.record) } : calls
+        calls.count > 1 ? calls.sorted(by: LiveCall.listedBefore) : calls
     }
 
     /// The live call `selector` names within `scope`, if any.
-    func call(_ selector: CallSelector, in scope: CallScope) -> CallRecord? {
+    func call(_ selector: CallSelector, in scope: CallScope) -> LiveCall? {
         state.withLock { state in
             let transactionID: String? =
                 selector.transactionID
                 ?? selector.externalUniqueID.flatMap {
                     state.byExternalID[NetworkExternalID(networkID: scope.organization.networkID, externalUniqueID: $0)]
                 }
-            guard let transactionID, let record = state.calls[transactionID]?.record,
-                selector.matches(record, in: scope)
+            guard let transactionID, let call = state.calls[transactionID], call.isSelected(by: selector, in: scope)
             else { return nil }
-            return record
+            return call
         }
     }
 }
 
 extension LiveCallIndex.State {
     /// `organization`'s live calls in SPEC 2.2's order, made now if no change dropped it since.
-    fileprivate mutating func orderedCalls(of organization: OrganizationRef) -> [LiveCallIndex.LiveCall] {
+    fileprivate mutating func orderedCalls(of organization: OrganizationRef) -> [LiveCall] {
         if let ordered = ordered[organization] { return ordered }
         let ids = (organization.type == .network ? byNetwork[organization.id] : byAdvertiser[organization.id]) ?? []
-        let made = ids.compactMap { calls[$0] }.sorted { CallRecord.listedBefore($0.record, $1.record) }
+        let made = ids.compactMap { calls[$0] }.sorted(by: LiveCall.listedBefore)
         ordered[organization] = made
         return made
     }
 
-    /// Drops the orderings `record` is part of.
-    fileprivate mutating func dropOrderings(of record: CallRecord) {
-        if let gone = ordered.removeValue(forKey: OrganizationRef(type: .network, id: record.networkID)) {
+    /// Drops the orderings `call` is part of.
+    fileprivate mutating func dropOrderings(of call: LiveCall) {
+        if let gone = ordered.removeValue(forKey: OrganizationRef(type: .network, id: call.networkID)) {
             dropped.append(gone)
         }
-        if let advertiserID = record.advertiserID,
+        if let advertiserID = call.advertiserID,
             let gone = ordered.removeValue(forKey: OrganizationRef(type: .advertiser, id: advertiserID))
         {
             dropped.append(gone)
         }
     }
 
-    fileprivate func matching(_ query: CallQuery) -> [LiveCallIndex.LiveCall] {
-        var found: [LiveCallIndex.LiveCall] = []
+    fileprivate func matching(_ query: CallQuery) -> [LiveCall] {
+        var found: [LiveCall] = []
         forEachCandidate(of: query) { call in
-            if query.matches(call.record) { found.append(call) }
+            if call.matches(query) { found.append(call) }
         }
         return found
     }
 
     /// Visits the calls of the narrowest index the query names; the caller still checks every filter.
-    fileprivate func forEachCandidate(of query: CallQuery, _ visit: (LiveCallIndex.LiveCall) -> Void) {
+    fileprivate func forEachCandidate(of query: CallQuery, _ visit: (LiveCall) -> Void) {
         func visitAll(_ transactionIDs: some Sequence<String>) {
             for transactionID in transactionIDs {
                 if let call = calls[transactionID] { visit(call) }
@@ -223,9 +212,13 @@ extension LiveCallIndex.State {
             visitAll(CollectionOfOne(transactionID))
         } else if let externalUniqueID = query.externalUniqueID {
             let key = LiveCallIndex.NetworkExternalID(networkID: scope.networkID, externalUniqueID: externalUniqueID)
-            visitAll(byExternalID[key].map { [$0] } ?? [])
+            if let transactionID = byExternalID[key] { visitAll(CollectionOfOne(transactionID)) }
         } else if let phonePair = query.phonePair {
-            visitAll(byPhonePair[phonePair] ?? [])
+            switch byPhonePair[phonePair] {
+            case .one(let transactionID): visitAll(CollectionOfOne(transactionID))
+            case .several(let transactionIDs): visitAll(transactionIDs)
+            case nil: break
+            }
         } else {
             switch scope.ref.type {
             case .network: visitAll(byNetwork[scope.ref.id] ?? [])
@@ -234,41 +227,47 @@ extension LiveCallIndex.State {
         }
     }
 
-    fileprivate mutating func insert(_ call: LiveCallIndex.LiveCall) {
-        let record = call.record
-        let transactionID = record.transactionID
-        dropOrderings(of: record)
+    fileprivate mutating func insert(_ call: LiveCall) {
+        let transactionID = call.transactionID
+        dropOrderings(of: call)
         calls[transactionID] = call
-        if let externalUniqueID = record.externalUniqueID {
-            let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
+        if let externalUniqueID = call.externalUniqueID {
+            let key = LiveCallIndex.NetworkExternalID(networkID: call.networkID, externalUniqueID: externalUniqueID)
             byExternalID[key] = transactionID
         }
-        byPhonePair[record.phonePair, default: []].append(transactionID)
-        byNetwork[record.networkID, default: []].insert(transactionID)
-        if let advertiserID = record.advertiserID { byAdvertiser[advertiserID, default: []].insert(transactionID) }
+        let pair = call.phonePair
+        switch byPhonePair[pair] {
+        case nil: byPhonePair[pair] = .one(transactionID)
+        case .one(let other): byPhonePair[pair] = .several([other, transactionID])
+        case .several(var others):
+            byPhonePair[pair] = nil  // so that the array is not copied to append
+            others.append(transactionID)
+            byPhonePair[pair] = .several(others)
+        }
+        byNetwork[call.networkID, default: []].insert(transactionID)
+        if let advertiserID = call.advertiserID { byAdvertiser[advertiserID, default: []].insert(transactionID) }
     }
 
     fileprivate mutating func remove(_ transactionID: String) {
-        guard let record = calls.removeValue(forKey: transactionID)?.record else { return }
-        dropOrderings(of: record)
-        if let externalUniqueID = record.externalUniqueID {
-            let key = LiveCallIndex.NetworkExternalID(networkID: record.networkID, externalUniqueID: externalUniqueID)
+        guard let call = calls.removeValue(forKey: transactionID) else { return }
+        dropOrderings(of: call)
+        if let externalUniqueID = call.externalUniqueID {
+            let key = LiveCallIndex.NetworkExternalID(networkID: call.networkID, externalUniqueID: externalUniqueID)
             if byExternalID[key] == transactionID { byExternalID[key] = nil }
         }
-        let pair = record.phonePair
-        byPhonePair[pair]?.removeAll { $0 == transactionID }
-        if byPhonePair[pair]?.isEmpty == true { byPhonePair[pair] = nil }
-        byNetwork[record.networkID]?.remove(transactionID)
-        if byNetwork[record.networkID]?.isEmpty == true { byNetwork[record.networkID] = nil }
-        if let advertiserID = record.advertiserID {
+        let pair = call.phonePair
+        switch byPhonePair[pair] {
+        case .one(let only) where only == transactionID: byPhonePair[pair] = nil
+        case .several(var several):
+            several.removeAll { $0 == transactionID }
+            byPhonePair[pair] = several.count == 1 ? .one(several[0]) : .several(several)
+        default: break
+        }
+        byNetwork[call.networkID]?.remove(transactionID)
+        if byNetwork[call.networkID]?.isEmpty == true { byNetwork[call.networkID] = nil }
+        if let advertiserID = call.advertiserID {
             byAdvertiser[advertiserID]?.remove(transactionID)
             if byAdvertiser[advertiserID]?.isEmpty == true { byAdvertiser[advertiserID] = nil }
         }
-    }
-}
-
-extension CallRecord {
-    fileprivate var phonePair: PhonePair {
-        PhonePair(calling: callingPhoneNumber, destination: destinationPhoneNumber)
     }
 }

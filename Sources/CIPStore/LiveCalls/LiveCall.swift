@@ -1,0 +1,92 @@
+import CIPDomain
+
+/// A live call as a node holds it in memory: the keys SPEC 2.2 and 2.4 find it by, its place in
+/// SPEC 2.2's order, and its call object already written as JSON. Nothing else: the database keeps
+/// the whole record, and a write reads it there (a million live calls must fit in a gigabyte).
+/// A class, so that the indexes and every answer share one copy.
+final class LiveCall: Sendable {
+    let transactionID: String
+    let networkID: Int64
+    let advertiserID: Int64?
+    let externalUniqueID: String?
+    let callingPhoneNumber: String
+    let destinationPhoneNumber: String
+    let transferStart: Timestamp
+    let version: Int64
+    let object: CallObjectJSON
+
+    init(_ record: CallRecord) {
+        transactionID = record.transactionID
+        networkID = record.networkID
+        advertiserID = record.advertiserID
+        externalUniqueID = record.externalUniqueID
+        callingPhoneNumber = record.callingPhoneNumber
+        destinationPhoneNumber = record.destinationPhoneNumber
+        transferStart = record.transferStart
+        version = record.version
+        object = CallObjectJSON(record)
+    }
+
+    /// The call as a change of the log left it (not an end: an ended call is not live).
+    init(_ change: LoggedChange) throws {
+        guard let fields = JSONValue.parse(text: change.call)?.objectValue,
+            let calling = fields["calling_phone_number"]?.stringValue,
+            let destination = fields["destination_phone_number"]?.stringValue,
+            let transfer = fields["transfer_start_time_utc"]?.stringValue.flatMap(Timestamp.init(iso8601:)),
+            case .integer(let version) = fields["version"]
+        else { throw StoredRowError.invalid("call", change.transactionID) }
+        transactionID = change.transactionID
+        networkID = change.networkID
+        advertiserID = change.advertiserID
+        externalUniqueID = fields["external_unique_id"]?.stringValue
+        callingPhoneNumber = calling
+        destinationPhoneNumber = destination
+        transferStart = transfer
+        self.version = version
+        object = CallObjectJSON(json: Array(change.call.utf8))
+    }
+
+    var position: CallPosition { CallPosition(transferStart: transferStart, transactionID: transactionID) }
+
+    var phonePair: PhonePair { PhonePair(calling: callingPhoneNumber, destination: destinationPhoneNumber) }
+
+    /// SPEC 2.2's order: most recently transferred first, ties by transaction id ascending.
+    static func listedBefore(_ first: LiveCall, _ second: LiveCall) -> Bool {
+        if first.transferStart != second.transferStart { return first.transferStart > second.transferStart }
+        return first.transactionID < second.transactionID
+    }
+
+    /// Whether this call is in `scope` (its network's, or its advertiser's own).
+    func isVisible(to scope: CallScope) -> Bool {
+        let organization = scope.organization.ref
+        switch organization.type {
+        case .network: return networkID == organization.id
+        case .advertiser: return advertiserID == organization.id
+        }
+    }
+
+    /// True when `query` selects this call (on its page's side of the cursor).
+    func matches(_ query: CallQuery) -> Bool {
+        guard isVisible(to: query.scope) else { return false }
+        if let after = query.page.after, !after.isFollowed(by: position) { return false }
+        if let transactionID = query.transactionID, self.transactionID != transactionID { return false }
+        if let externalUniqueID = query.externalUniqueID, self.externalUniqueID != externalUniqueID { return false }
+        if let pair = query.phonePair,
+            callingPhoneNumber != pair.calling || destinationPhoneNumber != pair.destination
+        {
+            return false
+        }
+        return true
+    }
+
+    /// True when this is the call `selector` names within `scope` (SPEC 2.4).
+    func isSelected(by selector: CallSelector, in scope: CallScope) -> Bool {
+        guard isVisible(to: scope) else { return false }
+        if let transactionID = selector.transactionID, self.transactionID != transactionID { return false }
+        if let externalUniqueID = selector.externalUniqueID {
+            guard networkID == scope.organization.networkID, self.externalUniqueID == externalUniqueID
+            else { return false }
+        }
+        return true
+    }
+}
