@@ -15,7 +15,9 @@ def free_port():
 
 def admin(binary, database, *arguments):
     """Runs a `cip admin` command that must succeed; returns its last JSON line."""
-    out = subprocess.run([binary, "admin", *arguments, "--database", database], check=True, capture_output=True, text=True)
+    out = subprocess.run([binary, "admin", *arguments, "--database", database], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"cip admin {' '.join(arguments)} exited {out.returncode}: {out.stderr.strip()}")
     return json.loads(out.stdout.splitlines()[-1])
 
 

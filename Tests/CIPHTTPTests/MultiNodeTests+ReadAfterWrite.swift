@@ -33,6 +33,6 @@ extension MultiNodeTests {
                 )
             }
         }
-        #expect(stale.isEmpty, "\(stale.count) stale reads of \(rounds): \(stale.prefix(5))")
+        #expect(stale.count == 0, "\(stale.count) stale reads of \(rounds): \(stale.prefix(5))")
     }
 }

@@ -131,6 +131,14 @@ struct PostgresCallRows {
         return deleted.count
     }
 
+    /// The highest sequence number issued: the head a read must see (`ReadBarrier`), asked so often
+    /// that it is a prepared statement.
+    func latestSequence() async throws -> Int64 {
+        var latest: Int64 = 0
+        for try await value in try await connection.execute(LatestSequence(), logger: logger) { latest = value }
+        return latest
+    }
+
     func bounds() async throws -> ChangeLogBounds {
         guard
             let row = try await connection.rows("SELECT purged_through, last_sequence FROM change_log", [], logger)
@@ -152,6 +160,13 @@ private struct CallWriteStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings { binds }
     func decodeRow(_ row: PostgresRow) throws {}
+}
+
+private struct LatestSequence: PostgresPreparedStatement {
+    typealias Row = Int64
+    static let sql = "SELECT last_sequence FROM change_log"
+    func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
 
 /// A prepared statement whose one parameter is a list of transaction ids.

@@ -33,7 +33,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         self.follower = LiveCallFollower(database: database, bell: changeBell)
         self.barrier = ReadBarrier {
             try await database.guarded { connection, _ in
-                try await PostgresCallRows(connection: connection, logger: database.logger).bounds().latest
+                try await PostgresCallRows(connection: connection, logger: database.logger).latestSequence()
             }
         }
     }
