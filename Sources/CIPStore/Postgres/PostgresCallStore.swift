@@ -31,11 +31,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         self.sequencer = ChangeSequencer(database: database, bell: changeBell, isManual: manualNumbering)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
-        self.barrier = ReadBarrier {
-            try await database.guarded { connection, _ in
-                try await PostgresCallRows(connection: connection, logger: database.logger).latestSequence()
-            }
-        }
+        self.barrier = ReadBarrier { try await database.latestSequence() }
     }
 
     /// The services that run beside the store: the pool, the sequencer, the listener, the follower.

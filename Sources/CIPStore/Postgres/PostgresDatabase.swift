@@ -11,6 +11,7 @@ import ServiceLifecycle
 /// `DomainError.unavailable` (503) and recovers by itself once the pool can connect again.
 public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service {
     public let client: PostgresClient
+    private let head: HeadConnection?
     let logger: Logger
     private let deadline: Duration
     private let statementDeadline: Duration
@@ -27,6 +28,9 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
     ) throws {
         let client = PostgresClient(configuration: try PostgresURL.configuration(from: url), backgroundLogger: logger)
         self.client = client
+        self.head = try PostgresURL.connectionConfiguration(from: url).map {
+            HeadConnection(configuration: $0, deadline: statementDeadline, logger: logger)
+        }
         self.logger = logger
         self.deadline = deadline
         self.statementDeadline = statementDeadline
@@ -37,6 +41,24 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
                 connection, _ in try await connection.query("SELECT 1", logger: logger).collect().count
             }
             return answered != nil
+        }
+    }
+
+    /// The change log's head (`ReadBarrier`), on a connection of its own; through the pool for a URL
+    /// that asks for TLS. Outages are classified and trip the breaker as in `guarded`.
+    func latestSequence() async throws -> Int64 {
+        guard let head else {
+            return try await guarded { connection, _ in
+                try await PostgresCallRows(connection: connection, logger: self.logger).latestSequence()
+            }
+        }
+        if breaker.isOpen { throw DomainError.unavailable }
+        do {
+            return try await head.latestSequence()
+        } catch {
+            let classified = PostgresErrors.classify(error)
+            if let domain = classified as? DomainError, domain == .unavailable { breaker.trip() }
+            throw classified
         }
     }
 

@@ -24,4 +24,21 @@ enum PostgresURL {
         configuration.options.maximumConnections = 20
         return configuration
     }
+
+    /// The same settings for one connection of its own, outside the pool (`HeadConnection`); nil for a
+    /// URL that asks for TLS.
+    static func connectionConfiguration(from text: String) throws -> PostgresConnection.Configuration? {
+        let pooled = try configuration(from: text)
+        guard let components = URLComponents(string: text), let host = components.host else {
+            throw StoreFailure(URLError(.badURL))
+        }
+        guard (components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable") == "disable" else {
+            return nil
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: pooled.username, password: pooled.password,
+            database: pooled.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(3)
+        return configuration
+    }
 }
