@@ -1,8 +1,8 @@
 import CIPDomain
 
 /// A live call as a node holds it in memory: the keys SPEC 2.2 and 2.4 find it by, its place in
-/// SPEC 2.2's order, and its call object already written as JSON. Nothing else: the database keeps
-/// the whole record, and a write reads it there (a million live calls must fit in a gigabyte).
+/// SPEC 2.2's order, and its call object already written as JSON — not the record's dictionaries (a
+/// million live calls must fit in a gigabyte): a write rebuilds the record from the object.
 /// A class, so that the indexes and every answer share one copy.
 final class LiveCall: Sendable {
     let transactionID: String
@@ -14,6 +14,10 @@ final class LiveCall: Sendable {
     let transferStart: Timestamp
     let version: Int64
     let object: CallObjectJSON
+    /// The bookkeeping a write needs beside the call object, to rebuild the record without reading
+    /// the file (`record`); unknown for a call learned from the change log (PostgreSQL's nodes,
+    /// whose writes read the database under the call's lock anyway).
+    private let bookkeeping: (lastEventAt: Timestamp, lastReceivedAt: Timestamp)?
 
     init(_ record: CallRecord) {
         transactionID = record.transactionID
@@ -25,6 +29,7 @@ final class LiveCall: Sendable {
         transferStart = record.transferStart
         version = record.version
         object = CallObjectJSON(record)
+        bookkeeping = (record.lastEventAt, record.lastReceivedAt)
     }
 
     /// The call as a change of the log left it (not an end: an ended call is not live).
@@ -44,6 +49,15 @@ final class LiveCall: Sendable {
         transferStart = transfer
         self.version = version
         object = CallObjectJSON(json: Array(change.call.utf8))
+        bookkeeping = nil
+    }
+
+    /// The whole record, rebuilt from the call object and the bookkeeping; nil when they are unknown.
+    func record() -> CallRecord? {
+        guard let bookkeeping else { return nil }
+        return CallRecord(
+            liveCallObject: object, networkID: networkID, lastEventAt: bookkeeping.lastEventAt,
+            lastReceivedAt: bookkeeping.lastReceivedAt)
     }
 
     var position: CallPosition { CallPosition(transferStart: transferStart, transactionID: transactionID) }

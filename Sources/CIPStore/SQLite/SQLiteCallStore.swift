@@ -82,11 +82,14 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         -> CallRecord
     {
         let live = self.live
+        // The record is rebuilt from the call's object before the write starts, off the writer
+        // queue that every write waits for; inside, it is used if the index still holds that object.
+        let before = live.call(selector, in: scope).map { call in (call, call.record()) }
         return try await commit { rows in
-            // On the writer queue the index holds every committed write: it finds the call, whose
-            // record is then read by its primary key.
-            guard let transactionID = live.call(selector, in: scope)?.transactionID,
-                let record = try rows.calls([transactionID])[transactionID], selector.matches(record, in: scope)
+            // On the writer queue the index holds every committed write, so it is as good as a read.
+            guard let call = live.call(selector, in: scope) else { throw DomainError.notFound }
+            let rebuilt = before.flatMap { $0.0 === call ? $0.1 : nil } ?? call.record()
+            guard let record = try rebuilt ?? rows.call(call.transactionID), selector.matches(record, in: scope)
             else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
