@@ -7,7 +7,9 @@ import CIPDomain
 final class LiveCall: Sendable {
     let transactionID: String
     let networkID: Int64
-    let advertiserID: Int64?
+    /// 0 for none (ids are positive): a plain integer packs tighter than an optional.
+    private let advertiserIDOrZero: Int64
+    var advertiserID: Int64? { advertiserIDOrZero == 0 ? nil : advertiserIDOrZero }
     let externalUniqueID: String?
     let callingPhoneNumber: String
     let destinationPhoneNumber: String
@@ -15,21 +17,24 @@ final class LiveCall: Sendable {
     let version: Int64
     let object: CallObjectJSON
     /// The bookkeeping a write needs beside the call object, to rebuild the record without reading
-    /// the file (`record`); unknown for a call learned from the change log (PostgreSQL's nodes,
+    /// the file (`record`); `unknown` for a call learned from the change log (PostgreSQL's nodes,
     /// whose writes read the database under the call's lock anyway).
-    private let bookkeeping: (lastEventAt: Timestamp, lastReceivedAt: Timestamp)?
+    private let lastEventAt: Timestamp
+    private let lastReceivedAt: Timestamp
+    private static let unknown = Timestamp(milliseconds: .min)
 
     init(_ record: CallRecord) {
         transactionID = record.transactionID
         networkID = record.networkID
-        advertiserID = record.advertiserID
+        advertiserIDOrZero = record.advertiserID ?? 0
         externalUniqueID = record.externalUniqueID
         callingPhoneNumber = record.callingPhoneNumber
         destinationPhoneNumber = record.destinationPhoneNumber
         transferStart = record.transferStart
         version = record.version
-        object = CallObjectJSON(record)
-        bookkeeping = (record.lastEventAt, record.lastReceivedAt)
+        object = Self.exactly(CallObjectJSON(record))
+        lastEventAt = record.lastEventAt
+        lastReceivedAt = record.lastReceivedAt
     }
 
     /// The call as a change of the log left it (not an end: an ended call is not live).
@@ -42,22 +47,32 @@ final class LiveCall: Sendable {
         else { throw StoredRowError.invalid("call", change.transactionID) }
         transactionID = change.transactionID
         networkID = change.networkID
-        advertiserID = change.advertiserID
+        advertiserIDOrZero = change.advertiserID ?? 0
         externalUniqueID = fields["external_unique_id"]?.stringValue
         callingPhoneNumber = calling
         destinationPhoneNumber = destination
         transferStart = transfer
         self.version = version
         object = CallObjectJSON(json: Array(change.call.utf8))
-        bookkeeping = nil
+        lastEventAt = Self.unknown
+        lastReceivedAt = Self.unknown
     }
 
     /// The whole record, rebuilt from the call object and the bookkeeping; nil when they are unknown.
     func record() -> CallRecord? {
-        guard let bookkeeping else { return nil }
+        guard lastReceivedAt != Self.unknown else { return nil }
         return CallRecord(
-            liveCallObject: object, networkID: networkID, lastEventAt: bookkeeping.lastEventAt,
-            lastReceivedAt: bookkeeping.lastReceivedAt)
+            liveCallObject: object, networkID: networkID, lastEventAt: lastEventAt, lastReceivedAt: lastReceivedAt)
+    }
+
+    /// The object in an array of its own size: a writer's buffer keeps the spare room it grew with,
+    /// and a million live calls would keep it too.
+    private static func exactly(_ object: CallObjectJSON) -> CallObjectJSON {
+        let bytes = object.bytes
+        return CallObjectJSON(
+            json: [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+                count = buffer.initialize(fromContentsOf: bytes)
+            })
     }
 
     var position: CallPosition { CallPosition(transferStart: transferStart, transactionID: transactionID) }
