@@ -18,8 +18,10 @@ final class LiveCallIndex: Sendable {
         var sequence: Int64 = 0
         var calls: [String: LiveCall] = [:]
         var byExternalID: [NetworkExternalID: String] = [:]
-        /// One transaction id for most pairs; an array only for the pairs of several live calls.
-        var byPhonePair: [PhonePair: PairedCalls] = [:]
+        /// By the pair's hash (8 bytes of key instead of two strings' 32, the biggest of these tables
+        /// at a million calls); one call for most pairs, an array only for the pairs of several live
+        /// calls. Two pairs with one hash share a slot: every candidate is checked against the query.
+        var byPhonePair: [Int: PairedCalls] = [:]
         var byNetwork: [Int64: Set<String>] = [:]
         var byAdvertiser: [Int64: Set<String>] = [:]
         /// An organization's live calls in SPEC 2.2's order, made when first listed and dropped when
@@ -36,8 +38,8 @@ final class LiveCallIndex: Sendable {
     }
 
     fileprivate enum PairedCalls {
-        case one(String)
-        case several([String])
+        case one(LiveCall)
+        case several([LiveCall])
     }
 
     var count: Int { state.withLock { $0.calls.count } }
@@ -214,9 +216,9 @@ extension LiveCallIndex.State {
             let key = LiveCallIndex.NetworkExternalID(networkID: scope.networkID, externalUniqueID: externalUniqueID)
             if let transactionID = byExternalID[key] { visitAll(CollectionOfOne(transactionID)) }
         } else if let phonePair = query.phonePair {
-            switch byPhonePair[phonePair] {
-            case .one(let transactionID): visitAll(CollectionOfOne(transactionID))
-            case .several(let transactionIDs): visitAll(transactionIDs)
+            switch byPhonePair[phonePair.hashValue] {
+            case .one(let call): visit(call)
+            case .several(let calls): calls.forEach(visit)
             case nil: break
             }
         } else {
@@ -235,13 +237,13 @@ extension LiveCallIndex.State {
             let key = LiveCallIndex.NetworkExternalID(networkID: call.networkID, externalUniqueID: externalUniqueID)
             byExternalID[key] = transactionID
         }
-        let pair = call.phonePair
+        let pair = call.phonePair.hashValue
         switch byPhonePair[pair] {
-        case nil: byPhonePair[pair] = .one(transactionID)
-        case .one(let other): byPhonePair[pair] = .several([other, transactionID])
+        case nil: byPhonePair[pair] = .one(call)
+        case .one(let other): byPhonePair[pair] = .several([other, call])
         case .several(var others):
             byPhonePair[pair] = nil  // so that the array is not copied to append
-            others.append(transactionID)
+            others.append(call)
             byPhonePair[pair] = .several(others)
         }
         byNetwork[call.networkID, default: []].insert(transactionID)
@@ -255,11 +257,11 @@ extension LiveCallIndex.State {
             let key = LiveCallIndex.NetworkExternalID(networkID: call.networkID, externalUniqueID: externalUniqueID)
             if byExternalID[key] == transactionID { byExternalID[key] = nil }
         }
-        let pair = call.phonePair
+        let pair = call.phonePair.hashValue
         switch byPhonePair[pair] {
-        case .one(let only) where only == transactionID: byPhonePair[pair] = nil
+        case .one(let only) where only.transactionID == transactionID: byPhonePair[pair] = nil
         case .several(var several):
-            several.removeAll { $0 == transactionID }
+            several.removeAll { $0.transactionID == transactionID }
             byPhonePair[pair] = several.count == 1 ? .one(several[0]) : .several(several)
         default: break
         }
