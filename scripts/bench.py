@@ -148,6 +148,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternations of /health and the route, per route (0: load and measure memory only)")
     parser.add_argument("--external-ids", type=int, default=10_000)
+    parser.add_argument("--memory-reads", action="store_true", help="PostgreSQL: serve with --postgres-memory-reads")
     options = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="cip-bench-")
@@ -161,7 +162,8 @@ def main():
     telephony = admin(options.binary, database, "token", "create", "--telephony")["token"]
 
     port = free_port()
-    server = subprocess.Popen([options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"])
+    server = subprocess.Popen([options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
+                              + (["--postgres-memory-reads"] if options.memory_reads else []))
     try:
         for _ in range(100):
             try:

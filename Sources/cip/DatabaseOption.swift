@@ -71,7 +71,7 @@ struct DatabaseOption: ParsableArguments {
     /// The store `serve` writes calls through, with what must run beside it. An SQLite file is
     /// migrated and its serving lock taken here, at start; PostgreSQL's pool and change sequencer are
     /// services of the server's group, and its migrations run once the pool does (`prepare`).
-    func servingStore(logger: Logger, statementDeadline: Duration) async throws -> ServingStores {
+    func servingStore(logger: Logger, statementDeadline: Duration, memoryReads: Bool) async throws -> ServingStores {
         guard isPostgres else {
             let database = try SQLiteDatabase(path: database, logger: logger)
             try await database.migrate()
@@ -79,7 +79,7 @@ struct DatabaseOption: ParsableArguments {
                 store: try await database.serve(), webhooks: database.webhookTable, services: [], prepare: {})
         }
         let database = try PostgresDatabase(url: database, logger: logger, statementDeadline: statementDeadline)
-        let store = PostgresCallStore(database: database)
+        let store = PostgresCallStore(database: database, readsFromMemory: memoryReads)
         return ServingStores(
             store: store, webhooks: database.webhookTable, services: store.services,
             prepare: { try await database.migrate() })

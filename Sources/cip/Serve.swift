@@ -41,6 +41,18 @@ struct Serve: AsyncParsableCommand {
     )
     var demoFlag = false
 
+    @Flag(
+        name: .customLong("postgres-memory-reads"),
+        help:
+            "On PostgreSQL, answer reads from this node's memory, kept from the change log (experimental; env CIP_POSTGRES_MEMORY_READS=1)."
+    )
+    var postgresMemoryReadsFlag = false
+
+    var postgresMemoryReads: Bool {
+        postgresMemoryReadsFlag
+            || ["1", "true", "yes"].contains(Environment.value("CIP_POSTGRES_MEMORY_READS")?.lowercased() ?? "")
+    }
+
     @Option(help: "New simulated calls per second with --demo (env CIP_DEMO_RATE).")
     var demoRate: Double = Environment.value("CIP_DEMO_RATE").flatMap(Double.init) ?? 2
 
@@ -171,7 +183,8 @@ struct Serve: AsyncParsableCommand {
                 changeRetention: effectiveChangeRetention, interval: maintenanceInterval.duration),
             webhooks: try webhookSettings())
         do {
-            let stores = try await database.servingStore(logger: logger, statementDeadline: statementTimeout.duration)
+            let stores = try await database.servingStore(
+                logger: logger, statementDeadline: statementTimeout.duration, memoryReads: postgresMemoryReads)
             let (app, stopFirst) = try await buildApplication(configuration, stores: stores, logger: logger)
             // A group shuts its services down last first: those listed after the app stop before it.
             var group = ServiceGroupConfiguration(

@@ -8,7 +8,7 @@ extension MultiNodeTests {
     /// at once" still holds across nodes: a client alternating between two nodes reads, through the
     /// other node, what it has just written through one — every time, not most times.
     @Test func aPutThroughOneNodeIsReadThroughTheOtherTenThousandTimesInARow() async throws {
-        let cluster = try await Self.startCluster()
+        let cluster = try await Self.startCluster(arguments: ["--postgres-memory-reads"])
         defer { cluster.stop() }
         #expect(try await cluster.bridge("READ-AFTER-WRITE", via: 0) == "applied")
         let rounds = 10_000

@@ -47,7 +47,7 @@ struct MultiNodeTests {
         }
     }
 
-    static func startCluster() async throws -> Cluster {
+    static func startCluster(arguments: [String] = []) async throws -> Cluster {
         let database = try await StoreBackend.freshPostgresDatabase()
         let network = try CIPBinary.admin(["network", "create", "--name", "Two Nodes"], database: database)
         let networkID = try #require(network["id"]?.positiveID)
@@ -57,7 +57,10 @@ struct MultiNodeTests {
         let admin = try #require(
             try CIPBinary.admin(["token", "create", "--admin"], database: database)["token"]?.stringValue)
         // Both nodes start together: the schema migrations must still apply exactly once.
-        let nodes = [try ServerProcess(database: database), try ServerProcess(database: database)]
+        let nodes = [
+            try ServerProcess(database: database, arguments: arguments),
+            try ServerProcess(database: database, arguments: arguments),
+        ]
         for node in nodes { try await node.waitUntilUp() }
         // Forty fields through the admin API: forty `cip admin` processes, each migrating and
         // connecting anew, loaded a machine running the suite enough to time one out.

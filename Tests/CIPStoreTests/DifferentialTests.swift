@@ -55,7 +55,7 @@ struct DifferentialTests {
         func open() async throws -> PostgresCallStore {
             let database = try PostgresDatabase(
                 url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            let store = PostgresCallStore(database: database, manualNumbering: true)
+            let store = PostgresCallStore(database: database, manualNumbering: true, readsFromMemory: true)
             store.runUntilReleased()
             try await store.migrate()
             return store

@@ -13,7 +13,7 @@ struct PostgresSequencingTests {
     static func storeWithoutSequencer() async throws -> (PostgresCallStore, Fixture) {
         let url = try await StoreBackend.freshPostgresDatabase()
         let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let store = PostgresCallStore(database: database, manualNumbering: true)
+        let store = PostgresCallStore(database: database, manualNumbering: true, readsFromMemory: true)
         store.runUntilReleased()
         try await store.migrate()
         return (store, try await Fixture.make(in: store))

@@ -31,7 +31,7 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
             // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
             let database = try PostgresDatabase(
                 url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            let store = PostgresCallStore(database: database)
+            let store = PostgresCallStore(database: database, readsFromMemory: true)
             // The pool and the sequencer stop when the test lets go of the store.
             store.runUntilReleased()
             try await store.migrate()

@@ -35,10 +35,16 @@ public final class ChangeSequencer: Service, Sendable {
 
     /// Numbered only by explicit `stampRound()` calls (tests): writes do not wait for a number.
     let isManual: Bool
+    /// Whether a write waits for its number (when reads come from memory) or only wakes a round.
+    let acknowledgesNumbered: Bool
 
-    init(database: PostgresDatabase, bell: ChangeBell, isManual: Bool, pollInterval: Duration = .milliseconds(250)) {
+    init(
+        database: PostgresDatabase, bell: ChangeBell, isManual: Bool, acknowledgesNumbered: Bool,
+        pollInterval: Duration = .milliseconds(250)
+    ) {
         self.database = database
         self.isManual = isManual
+        self.acknowledgesNumbered = acknowledgesNumbered
         self.bell = bell
         self.pollInterval = pollInterval
         (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -53,6 +59,7 @@ public final class ChangeSequencer: Service, Sendable {
     /// it is then numbered. Throws `DomainError.unavailable` if none finishes in time (an outage).
     func numbered() async throws {
         guard !isManual else { return }
+        guard acknowledgesNumbered else { return wake() }
         let needed = roundsStarted.withLock { $0 + 1 }
         wake()
         guard await roundsFinished.wait(for: needed, timeout: Self.numberingDeadline) else {
@@ -70,8 +77,10 @@ public final class ChangeSequencer: Service, Sendable {
         defer { poller.cancel() }
         await cancelWhenGracefulShutdown {
             for await _ in self.wakeups {
-                // No pause to gather commits: writers wait for their number, and the commits that
-                // arrive while a round runs are numbered together by the next one.
+                // When writers wait for their number there is no pause to gather commits (the
+                // commits that arrive while a round runs are numbered together by the next one);
+                // otherwise a moment lets one round number a burst.
+                if !self.acknowledgesNumbered { try? await Task.sleep(for: .milliseconds(5)) }
                 let round = self.roundsStarted.withLock { started in
                     started += 1
                     return started

@@ -24,18 +24,27 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     private let background = BackgroundTasks()
 
+    /// Whether reads are answered from this node's memory (`--postgres-memory-reads`); from the
+    /// database otherwise, the default until the crash campaign's finding is understood
+    /// (docs/DECISIONS.md, "PostgreSQL").
+    public let readsFromMemory: Bool
+
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
     /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
-    public init(database: PostgresDatabase, manualNumbering: Bool = false) {
+    public init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
         self.database = database
-        self.sequencer = ChangeSequencer(database: database, bell: changeBell, isManual: manualNumbering)
+        self.readsFromMemory = readsFromMemory
+        self.sequencer = ChangeSequencer(
+            database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
         self.barrier = ReadBarrier { try await database.latestSequence() }
     }
 
     /// The services that run beside the store: the pool, the sequencer, the listener, the follower.
-    public var services: [any Service] { [database, sequencer, listener, follower] }
+    public var services: [any Service] {
+        readsFromMemory ? [database, sequencer, listener, follower] : [database, sequencer, listener]
+    }
 
     /// Runs the pool, the sequencer, the listener and the follower in tasks of their own until this
     /// store is released, for a caller that has no `ServiceGroup` (tests, `cip admin`).
@@ -44,13 +53,13 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         let (sequencer, listener, follower) = (self.sequencer, self.listener, self.follower)
         if !sequencer.isManual { background.keep(Task { try? await sequencer.run() }) }
         background.keep(Task { await listener.run() })
-        background.keep(Task { await follower.run() })
+        if readsFromMemory { background.keep(Task { await follower.run() }) }
     }
 
     /// Succeeds when the database answers and this node's memory holds the live calls.
     public func ping() async throws {
         try await database.ping()
-        guard follower.isLoaded else { throw DomainError.unavailable }
+        guard follower.isLoaded || !readsFromMemory else { throw DomainError.unavailable }
     }
 
     /// This node's index, once it holds every write acknowledged before the call.
@@ -62,6 +71,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     /// The index finds the calls; their whole records are read from the database.
     public func currentCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        guard readsFromMemory else { return try await databaseCalls(query) }
         let ids = try await currentIndex().calls(matching: query).map(\.transactionID)
         guard !ids.isEmpty else { return [] }
         let records = try await database.guarded { connection, _ in
@@ -71,15 +81,35 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
-        try await currentIndex().calls(matching: query).map(\.object)
+        guard readsFromMemory else { return try await databaseCalls(query).map(CallObjectJSON.init) }
+        return try await currentIndex().calls(matching: query).map(\.object)
     }
 
     public func currentCallListing(_ query: CallQuery, rememberingETag: Bool) async throws -> CallListing {
-        try await currentIndex().listing(matching: query, rememberingETag: rememberingETag)
+        guard readsFromMemory else { return CallListing(try await databaseCalls(query), page: query.page) }
+        return try await currentIndex().listing(matching: query, rememberingETag: rememberingETag)
     }
 
     public func knownListingETag(_ query: CallQuery) async throws -> String? {
-        try await currentIndex().knownETag(query)
+        guard readsFromMemory else { return nil }
+        return try await currentIndex().knownETag(query)
+    }
+
+    /// The live calls `query` selects, read from the database (SPEC 2.2's order; a page reads one
+    /// call past its limit).
+    private func databaseCalls(_ query: CallQuery) async throws -> [CallRecord] {
+        if let transactionID = query.transactionID {
+            // The primary key, through the write path's prepared statement: one plan, which the
+            // planner cannot trade for a scan while the table's statistics lag a burst of writes.
+            return try await database.guarded { connection, _ in
+                try await PostgresCallRows(connection: connection, logger: self.database.logger).calls([transactionID])
+                    .values.filter(query.matches)
+            }
+        }
+        let (sql, values) = CallSQL.current(.postgres, query)
+        return try await database.guarded { connection, _ in
+            try await PostgresCallRows(connection: connection, logger: self.database.logger).calls(sql, values)
+        }
     }
 
     public func liveCallCount() async throws -> Int {
@@ -164,7 +194,15 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
-        try await currentIndex().snapshot(scope)
+        guard readsFromMemory else {
+            let (sequence, calls) = try await database.guarded { connection, _ in
+                try await PostgresSnapshot(connection: connection, logger: self.database.logger).take()
+            }
+            return ChangeSnapshot(
+                sequence: sequence,
+                calls: calls.filter { $0.isVisible(to: scope) }.sorted(by: LiveCall.listedBefore).map(\.object))
+        }
+        return try await currentIndex().snapshot(scope)
     }
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
@@ -196,7 +234,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             return (result, !write.changes.isEmpty)
         }
         // Acknowledged once numbered: a read through any node then finds it (`ReadBarrier`).
-        if changed { try await sequencer.numbered() }
+        if changed { try await sequencer.numbered() }  // returns at once unless reads come from memory
         return result
     }
 
