@@ -196,11 +196,11 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public func snapshot(_ scope: CallScope) async throws -> ChangeSnapshot {
         guard readsFromMemory else {
             let (sequence, calls) = try await database.guarded { connection, _ in
-                try await PostgresSnapshot(connection: connection, logger: self.database.logger).take()
+                try await PostgresSnapshot(connection: connection, logger: self.database.logger).take(scope)
             }
             return ChangeSnapshot(
                 sequence: sequence,
-                calls: calls.filter { $0.isVisible(to: scope) }.sorted(by: LiveCall.listedBefore).map(\.object))
+                calls: calls.sorted(by: LiveCall.listedBefore).map(\.object))
         }
         return try await currentIndex().snapshot(scope)
     }

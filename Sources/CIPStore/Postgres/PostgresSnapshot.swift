@@ -12,11 +12,12 @@ struct PostgresSnapshot {
     let connection: PostgresConnection
     let logger: Logger
 
-    /// Every live call, and the sequence number they are as of.
-    func take() async throws -> (sequence: Int64, calls: [LiveCall]) {
+    /// The live calls `scope` may see (every live call when it is nil), and the sequence number they
+    /// are as of; the rows are read by the scope's own query, not every live call of the database.
+    func take(_ scope: CallScope? = nil) async throws -> (sequence: Int64, calls: [LiveCall]) {
         try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
         do {
-            let snapshot = try await read()
+            let snapshot = try await read(scope)
             try await connection.query("COMMIT", logger: logger)
             return snapshot
         } catch {
@@ -25,11 +26,15 @@ struct PostgresSnapshot {
         }
     }
 
-    private func read() async throws -> (sequence: Int64, calls: [LiveCall]) {
+    private func read(_ scope: CallScope?) async throws -> (sequence: Int64, calls: [LiveCall]) {
         let rows = PostgresCallRows(connection: connection, logger: logger)
         let sequence = try await rows.bounds().latest
-        var listed = try await rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
-            .map(LiveCall.init)
+        let (sql, values) =
+            scope.map {
+                CallSQL.current(
+                    .postgres, CallQuery(scope: $0, transactionID: nil, externalUniqueID: nil, phonePair: nil))
+            } ?? ("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
+        var listed = try await rows.calls(sql, values).map(LiveCall.init)
         let ahead = Set(
             try await connection.rows(
                 "SELECT DISTINCT transaction_id FROM call_changes WHERE sequence IS NULL", [], logger
@@ -45,7 +50,9 @@ struct PostgresSnapshot {
         for try await row in latest {
             let change = try ChangeRow.decode(row.makeRandomAccess())
             guard change.kind != .ended else { continue }
-            listed.append(try LiveCall(change))
+            let call = try LiveCall(change)
+            if let scope, !call.isVisible(to: scope) { continue }
+            listed.append(call)
         }
         return (sequence, listed)
     }
