@@ -28,6 +28,10 @@ public struct APIServices: Sendable {
     let clock: @Sendable () -> Timestamp
     let tokens: TokenAuthenticator
     let catalog: CatalogCache
+    /// Catalog refreshes run one at a time: a refresh that finds nothing new must not answer while
+    /// another one is still carrying a rename onto the live calls (an admin `PATCH` answered before
+    /// its rename shows, when the background refresher noticed it first).
+    private let catalogRefreshes = SerialGate()
     let rateLimiter: RateLimiter?
     public let metrics: ServiceMetrics
     /// The node's change streams: a service that must run for `/stream` to answer, and must stop
@@ -61,9 +65,11 @@ extension APIServices {
     /// live calls (as changes of those calls, so streams see them). Every node does this when it
     /// notices a rename; the second time changes nothing, so nodes need not agree on who does it.
     public func refreshCatalog() async throws {
-        for rename in try await catalog.refresh() {
-            _ = try await store.followRename(rename)
-            catalog.followed(rename)
+        try await catalogRefreshes.run {
+            for rename in try await catalog.refresh() {
+                _ = try await store.followRename(rename)
+                catalog.followed(rename)
+            }
         }
     }
 }
