@@ -75,7 +75,8 @@ public final class Simulator: Service, Sendable {
             }
             let due = queue.popDue(upTo: now)
             var offset = 0
-            while offset < due.count, !Task.isCancelled {
+            // The warm start makes the first round thousands of batches: stop between them too.
+            while offset < due.count, !Task.isCancelled, !stopped() {
                 let batch = Array(due[offset..<min(offset + Self.maxBatch, due.count)])
                 offset += batch.count
                 await send(batch, stats: &stats)
