@@ -11,12 +11,45 @@ import Testing
 struct PostgresSequencingTests {
     /// A store whose sequencer does not run: changes stay unnumbered until `stampRound()`.
     static func storeWithoutSequencer() async throws -> (PostgresCallStore, Fixture) {
+        let (store, world, _) = try await storeWithoutSequencerAndItsURL()
+        return (store, world)
+    }
+
+    static func storeWithoutSequencerAndItsURL() async throws -> (PostgresCallStore, Fixture, String) {
         let url = try await StoreBackend.freshPostgresDatabase()
         let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
         let store = PostgresCallStore(database: database, manualNumbering: true, readsFromMemory: true)
         store.runUntilReleased()
         try await store.migrate()
-        return (store, try await Fixture.make(in: store))
+        return (store, try await Fixture.make(in: store), url)
+    }
+
+    /// An attempt commits a bridge but its answer is lost (here: a node that does not wait for the
+    /// number); the sender's retry is a `duplicate`. That acknowledgement must also wait for the
+    /// number, or a read through memory right after it misses the call (the crash campaign's
+    /// `acknowledged bridge lost`).
+    @Test(.enabled(if: StoreBackend.postgresURL != nil))
+    func aDuplicateIsAcknowledgedOnlyOnceTheChangeItRestsOnIsNumbered() async throws {
+        let (lost, world, url) = try await Self.storeWithoutSequencerAndItsURL()
+        let bridge = world.bridged("RETRIED", at: 1000)
+        let received = Timestamp(milliseconds: 10_000)
+        let first = try await lost.apply([bridge], receivedAt: received)
+        guard case .applied = first.first else {
+            Issue.record("the first attempt was \(first)")
+            return
+        }
+
+        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let node = PostgresCallStore(database: database, readsFromMemory: true)
+        node.runUntilReleased()
+        // Loaded without the unnumbered bridge (as a snapshot leaves such changes out).
+        for _ in 0..<200 where (try? await node.ping()) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await node.apply([bridge], receivedAt: received) == [.duplicate])
+        let found = try await node.currentCallObjects(
+            CallQuery(
+                scope: world.scope(.network, world.networkA.id), transactionID: "RETRIED", externalUniqueID: nil,
+                phonePair: nil))
+        #expect(found.count == 1)
     }
 
     @Test(.enabled(if: StoreBackend.postgresURL != nil))

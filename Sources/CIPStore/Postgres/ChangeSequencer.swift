@@ -17,7 +17,7 @@ import Synchronization
 /// Each node runs one round as soon as its own writes commit, and one every `pollInterval` to pick up
 /// the records of a node that died before it could.
 ///
-/// A write is acknowledged only once a round has numbered it (`numbered()`): then the log's head
+/// A write is acknowledged only once a round has numbered it (`numbered(afterChanges:)`): then the log's head
 /// covers every acknowledged write, which is what lets a node answer reads from memory (`ReadBarrier`).
 public final class ChangeSequencer: Service, Sendable {
     private let database: PostgresDatabase
@@ -57,9 +57,14 @@ public final class ChangeSequencer: Service, Sendable {
 
     /// Returns once a round that started after this call has finished: every change committed before
     /// it is then numbered. Throws `DomainError.unavailable` if none finishes in time (an outage).
-    func numbered() async throws {
+    ///
+    /// A write that changed nothing waits too when writes are acknowledged numbered: its answer (a
+    /// `duplicate`, a no-op update) may rest on a change committed by an earlier attempt whose answer
+    /// was lost, and still unnumbered; acknowledged at once, a read through memory right after it
+    /// would not find that change (the crash campaign's `acknowledged bridge lost`).
+    func numbered(afterChanges changed: Bool) async throws {
         guard !isManual else { return }
-        guard acknowledgesNumbered else { return wake() }
+        guard acknowledgesNumbered else { return changed ? wake() : () }
         let needed = roundsStarted.withLock { $0 + 1 }
         wake()
         guard await roundsFinished.wait(for: needed, timeout: Self.numberingDeadline) else {

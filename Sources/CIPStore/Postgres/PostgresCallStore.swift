@@ -5,11 +5,12 @@ import ServiceLifecycle
 
 /// Calls in progress on PostgreSQL, written by any number of nodes at once: every write of a call
 /// takes the call's lock first (`PostgresCallRows.lock`), and the change records it writes are
-/// numbered after commit by the `ChangeSequencer`, which runs beside it as a service; a write is
-/// acknowledged once numbered.
+/// numbered after commit by the `ChangeSequencer`, which runs beside it as a service; with memory
+/// reads a write is acknowledged once numbered.
 ///
-/// Reads are answered from this node's memory (`LiveCallFollower`), after a `ReadBarrier` has made
-/// sure it holds every write acknowledged before the read began, on any node.
+/// With `readsFromMemory`, reads are answered from this node's memory (`LiveCallFollower`), after a
+/// `ReadBarrier` has made sure it holds every write acknowledged before the read began, on any node;
+/// otherwise from the database.
 public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
     public var webhookTable: WebhookTable { database.webhookTable }
@@ -234,7 +235,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             return (result, !write.changes.isEmpty)
         }
         // Acknowledged once numbered: a read through any node then finds it (`ReadBarrier`).
-        if changed { try await sequencer.numbered() }  // returns at once unless reads come from memory
+        try await sequencer.numbered(afterChanges: changed)
         return result
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// Makes a read from a node's memory see every write acknowledged before the read began, through
 /// any node (SPEC 2.4's "later GETs show the new values at once").
 ///
-/// A write is acknowledged only once the change log numbers it (`ChangeSequencer.numbered()`), so
+/// A write is acknowledged only once the change log numbers it (`ChangeSequencer.numbered(afterChanges:)`), so
 /// the log's head, learned after the read began, covers it; the read then waits until this node has
 /// applied the log up to that head. Learning the head is one query, shared by every read that
 /// arrives while it is in flight: those reads join the next query, never the one already sent
