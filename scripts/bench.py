@@ -148,7 +148,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternations of /health and the route, per route (0: load and measure memory only)")
     parser.add_argument("--external-ids", type=int, default=10_000)
-    parser.add_argument("--memory-reads", action="store_true", help="PostgreSQL: serve with --postgres-memory-reads")
+    parser.add_argument("--database-reads", action="store_true",
+                        help="PostgreSQL: serve with --no-postgres-memory-reads (every read asks the database)")
     options = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="cip-bench-")
@@ -163,7 +164,7 @@ def main():
 
     port = free_port()
     server = subprocess.Popen([options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
-                              + (["--postgres-memory-reads"] if options.memory_reads else []))
+                              + (["--no-postgres-memory-reads"] if options.database_reads else []))
     try:
         for _ in range(100):
             try:

@@ -34,15 +34,16 @@ FIELDS = ["F1", "F2", "F3"]
 
 
 class Node:
-    def __init__(self, binary, database, log):
-        self.binary, self.database, self.log = binary, database, log
+    def __init__(self, binary, database, log, arguments=()):
+        self.binary, self.database, self.log, self.arguments = binary, database, log, list(arguments)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def start(self):
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--port", str(self.port), "--database", self.database, "--log-level", "warning"],
+            [self.binary, "serve", "--port", str(self.port), "--database", self.database, "--log-level", "warning"]
+            + self.arguments,
             stdout=self.log, stderr=self.log)
 
     def wait_ready(self, limit=60):
@@ -266,6 +267,8 @@ def main():
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--postgres-port", type=int, default=25440, help="pg-node and pg-server: the campaign's own cluster")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--database-reads", action="store_true",
+                        help="pg-node and pg-server: serve with --no-postgres-memory-reads")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
@@ -286,7 +289,8 @@ def main():
     token = admin(args.binary, database, "token", "create", "--organization-type", "network", "--id", str(network))["token"]
     telephony = admin(args.binary, database, "token", "create", "--telephony")["token"]
 
-    nodes = [Node(args.binary, database, log) for _ in range(2 if args.mode == "pg-node" else 1)]
+    arguments = ["--no-postgres-memory-reads"] if args.database_reads else []
+    nodes = [Node(args.binary, database, log, arguments) for _ in range(2 if args.mode == "pg-node" else 1)]
     for node in nodes:
         node.start()
     for node in nodes:

@@ -42,15 +42,18 @@ struct Serve: AsyncParsableCommand {
     var demoFlag = false
 
     @Flag(
-        name: .customLong("postgres-memory-reads"),
+        name: .customLong("postgres-memory-reads"), inversion: .prefixedNo,
         help:
-            "On PostgreSQL, answer reads from this node's memory, kept from the change log (experimental; env CIP_POSTGRES_MEMORY_READS=1)."
+            "On PostgreSQL, answer reads from this node's memory, kept from the change log; --no-postgres-memory-reads reads the database for every request (env CIP_POSTGRES_MEMORY_READS=1|0; default on)."
     )
-    var postgresMemoryReadsFlag = false
+    var postgresMemoryReadsFlag: Bool?
 
     var postgresMemoryReads: Bool {
-        postgresMemoryReadsFlag
-            || ["1", "true", "yes"].contains(Environment.value("CIP_POSTGRES_MEMORY_READS")?.lowercased() ?? "")
+        if let postgresMemoryReadsFlag { return postgresMemoryReadsFlag }
+        switch Environment.value("CIP_POSTGRES_MEMORY_READS")?.lowercased() {
+        case "0", "false", "no", "off": return false
+        default: return true
+        }
     }
 
     @Option(help: "New simulated calls per second with --demo (env CIP_DEMO_RATE).")

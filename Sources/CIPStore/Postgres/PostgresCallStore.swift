@@ -25,9 +25,9 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     private let background = BackgroundTasks()
 
-    /// Whether reads are answered from this node's memory (`--postgres-memory-reads`); from the
-    /// database otherwise, the default until the crash campaign's finding is understood
-    /// (docs/DECISIONS.md, "PostgreSQL").
+    /// Whether reads are answered from this node's memory (what `cip serve` does unless
+    /// `--no-postgres-memory-reads`); from the database otherwise (`cip admin`, which reads once and
+    /// ends). docs/DECISIONS.md, "PostgreSQL".
     public let readsFromMemory: Bool
 
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
