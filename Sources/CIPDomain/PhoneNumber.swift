@@ -4,26 +4,7 @@ import Foundation
 public enum PhoneNumber {
     /// The E.164 form (`+15309999999`) of `text`, read with `country`'s national rules, or nil.
     public static func normalize(_ text: String, defaultCountry country: String) -> String? {
-        var input = text.trimmingSpaces()
-        guard !input.isEmpty, input.utf8.count <= 64 else { return nil }
-        // "+44 (0)20 7946 0958": the bracketed trunk zero is written but never dialled.
-        input = input.replacingAll("(0)", with: "")
-        var digits: [UInt8] = []
-        var plus = false
-        for byte in input.utf8 {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                digits.append(byte)
-            case UInt8(ascii: "+"):
-                guard digits.isEmpty, !plus else { return nil }
-                plus = true
-            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("),
-                UInt8(ascii: ")"), UInt8(ascii: "/"), 9:
-                continue
-            default:
-                return nil
-            }
-        }
+        guard let (digits, plus) = digitsAndPlus(text) else { return nil }
         guard !digits.isEmpty else { return nil }
         var number = String(decoding: digits, as: UTF8.self)
         let home = CountryNumbering.forCountry(country)
@@ -48,6 +29,50 @@ public enum PhoneNumber {
         guard home.nationalLengths.contains(number.count), !number.hasPrefix("0") || home.trunkPrefix == nil
         else { return nil }
         return "+" + home.callingCode + number
+    }
+
+    /// The digits of `text` and whether a `+` came before them, or nil when it holds anything but
+    /// digits, one leading `+`, and the separators people write; one pass over the bytes, as the
+    /// phone pair lookup runs this twice per request.
+    private static func digitsAndPlus(_ text: String) -> (digits: [UInt8], plus: Bool)? {
+        // Leading or trailing white space (rare) is trimmed first, as `trimmingSpaces` defines it.
+        let trimmed: String
+        if let first = text.utf8.first, let last = text.utf8.last, first > 32, first < 128, last > 32, last < 128 {
+            trimmed = text
+        } else {
+            trimmed = text.trimmingSpaces()
+        }
+        let bytes = trimmed.utf8
+        guard !bytes.isEmpty, bytes.count <= 64 else { return nil }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(bytes.count)
+        var plus = false
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            bytes.formIndex(after: &index)
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits.append(byte)
+            case UInt8(ascii: "+"):
+                guard digits.isEmpty, !plus else { return nil }
+                plus = true
+            case UInt8(ascii: "("):
+                // "+44 (0)20 7946 0958": the bracketed trunk zero is written but never dialled.
+                var next = index
+                if next != bytes.endIndex, bytes[next] == UInt8(ascii: "0") {
+                    bytes.formIndex(after: &next)
+                    if next != bytes.endIndex, bytes[next] == UInt8(ascii: ")") {
+                        index = bytes.index(after: next)
+                    }
+                }
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ")"), UInt8(ascii: "/"), 9:
+                continue
+            default:
+                return nil
+            }
+        }
+        return (digits, plus)
     }
 
     /// Checks an international number given without its `+`: a known calling code, E.164 length.

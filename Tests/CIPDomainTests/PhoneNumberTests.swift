@@ -30,6 +30,11 @@ struct PhoneNumberTests {
         .init(input: "07700 900123", country: "GB", expected: "+447700900123"),
         .init(input: "+44 20 7946 0958", country: "US", expected: "+442079460958"),
         .init(input: "+44 (0)20 7946 0958", country: "US", expected: "+442079460958"),
+        .init(input: "+44 (0)(0)20 7946 0958", country: "US", expected: "+442079460958"),
+        .init(input: "(0)+44 20 7946 0958", country: "US", expected: "+442079460958"),
+        .init(input: "+44 (0", country: "US", expected: nil),
+        .init(input: "\t530-999-9999\r\n", country: "US", expected: "+15309999999"),
+        .init(input: "530 999 9999 (0)", country: "US", expected: "+15309999999"),
         .init(input: "0044 20 7946 0958", country: "DE", expected: "+442079460958"),
         // Germany
         .init(input: "030 123456", country: "DE", expected: "+4930123456"),
