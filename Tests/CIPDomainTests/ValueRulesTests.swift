@@ -34,6 +34,9 @@ struct ValueRulesTests {
         #expect(ExternalUniqueID.problem(with: String(repeating: "x", count: 256)) != nil)
         #expect(ExternalUniqueID.problem(with: "") != nil)
         #expect(ExternalUniqueID.problem(with: "tab\there") != nil)
+        #expect(ExternalUniqueID.problem(with: String(repeating: "x", count: 255)) == nil)
+        #expect(ExternalUniqueID.problem(with: " a~b ") == nil)
+        #expect(ExternalUniqueID.problem(with: "del\u{7F}") != nil)
     }
 
     @Test func fieldValuesFitTheirTypes() throws {
