@@ -5,31 +5,46 @@ extension CallRecord {
     public init?(
         liveCallObject object: CallObjectJSON, networkID: Int64, lastEventAt: Timestamp, lastReceivedAt: Timestamp
     ) {
-        guard case .object(let fields)? = JSONParser.parse(object.bytes),
-            let transactionID = fields["transaction_id"]?.stringValue,
-            let status = fields["call_status"]?.stringValue.flatMap(CallStatus.init(rawValue:)),
-            let calling = fields["calling_phone_number"]?.stringValue,
-            let destination = fields["destination_phone_number"]?.stringValue,
-            let callStart = fields["call_start_time_utc"]?.stringValue.flatMap(Timestamp.init(iso8601:)),
-            let transferStart = fields["transfer_start_time_utc"]?.stringValue.flatMap(Timestamp.init(iso8601:)),
-            case .integer(let version)? = fields["version"],
-            case .object(let customFields)? = fields["custom_data"]
-        else { return nil }
+        // One pass over the members, no dictionary of them: every SQLite PUT runs this.
+        var transactionID: String?
+        var status: CallStatus?
+        var calling: String?
+        var destination: String?
+        var callStart: Timestamp?
+        var transferStart: Timestamp?
+        var version: Int64?
+        var customFields: [String: JSONValue]?
         var advertiserID: Int64?
-        if let value = fields["advertiser_id"] {
-            guard case .integer(let id) = value else { return nil }
-            advertiserID = id
-        }
-        var externalUniqueID: String?
-        switch fields["external_unique_id"] {
-        case .string(let text)?: externalUniqueID = text
-        case .null?: externalUniqueID = nil
-        default: return nil
-        }
+        var externalUniqueID: String??
         var attributes: [String: JSONValue] = [:]
-        for name in optionalCallAttributes {
-            if let value = fields[name] { attributes[name] = value }
+        var wellFormed = true
+        let isObject = JSONParser.forEachMember(of: object.bytes) { name, value in
+            switch name {
+            case "transaction_id": transactionID = value.stringValue
+            case "call_status": status = value.stringValue.flatMap(CallStatus.init(rawValue:))
+            case "calling_phone_number": calling = value.stringValue
+            case "destination_phone_number": destination = value.stringValue
+            case "call_start_time_utc": callStart = value.stringValue.flatMap(Timestamp.init(iso8601:))
+            case "transfer_start_time_utc": transferStart = value.stringValue.flatMap(Timestamp.init(iso8601:))
+            case "version":
+                if case .integer(let number) = value { version = number }
+            case "custom_data":
+                if case .object(let members) = value { customFields = members }
+            case "advertiser_id":
+                if case .integer(let id) = value { advertiserID = id } else { wellFormed = false }
+            case "external_unique_id":
+                switch value {
+                case .string(let text): externalUniqueID = .some(text)
+                case .null: externalUniqueID = .some(nil)
+                default: wellFormed = false
+                }
+            default:
+                if optionalCallAttributeNames.contains(name) { attributes[name] = value }
+            }
         }
+        guard isObject, wellFormed, let transactionID, let status, let calling, let destination, let callStart,
+            let transferStart, let version, let customFields, let externalUniqueID
+        else { return nil }
         var customData: [String: CustomDataEntry] = [:]
         for (name, entry) in customFields {
             guard case .object(let parts) = entry, let source = parts["source"]?.stringValue else { return nil }

@@ -91,3 +91,6 @@ public let optionalCallAttributes: [String] = [
     "advertiser_campaign_id_from_network", "advertiser_campaign_name", "promo_number_id",
     "promo_number_description", "media_type", "phone_type", "city", "region", "zip_code", "call_record_id",
 ]
+
+/// `optionalCallAttributes`, for membership tests.
+let optionalCallAttributeNames = Set(optionalCallAttributes)

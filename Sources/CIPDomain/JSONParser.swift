@@ -34,8 +34,51 @@ struct JSONParser {
         return parser.index == bytes.count ? .success(value) : .failure(.notJSON)
     }
 
+    /// Calls `body` with each member of the object `bytes` holds, in order, without building the
+    /// object; false when they are not one JSON object. Repeated keys are not looked for: this is for
+    /// documents the service wrote itself (a live call's object, read back on every write).
+    static func forEachMember(of bytes: [UInt8], _ body: (String, JSONValue) -> Void) -> Bool {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return false }
+        parser.depth = 1
+        parser.index += 1
+        parser.skipWhitespace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\""), let key = parser.string()
+                else { return false }
+                parser.skipWhitespace()
+                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { return false }
+                parser.index += 1
+                guard let member = parser.value() else { return false }
+                body(key, member)
+                parser.skipWhitespace()
+                guard parser.index < bytes.count else { return false }
+                if bytes[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                } else if bytes[parser.index] == UInt8(ascii: "}") {
+                    parser.index += 1
+                    break
+                } else {
+                    return false
+                }
+            }
+        }
+        parser.skipWhitespace()
+        return parser.index == bytes.count
+    }
+
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func value() -> JSONValue? {

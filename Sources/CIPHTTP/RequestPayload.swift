@@ -68,6 +68,8 @@ enum RequestPayload: Sendable {
     }
 
     private static func isJSON(_ contentType: String) -> Bool {
+        // What clients send nearly always, answered without splitting, trimming and lowercasing.
+        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
         let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }

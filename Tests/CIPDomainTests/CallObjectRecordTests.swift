@@ -1,4 +1,5 @@
 import CIPDomain
+import Foundation
 import Testing
 
 /// A live call's record rebuilt from its call object (what a memory index keeps) is the record that
@@ -49,6 +50,25 @@ struct CallObjectRecordTests {
                     liveCallObject: CallObjectJSON(json: Array(text.utf8)), networkID: 1,
                     lastEventAt: minimal.lastEventAt,
                     lastReceivedAt: minimal.lastReceivedAt) == nil)
+        }
+    }
+
+    /// A call object cut or altered in a way that loses what a record needs is not a call.
+    @Test func alteredObjectsAreNotRead() throws {
+        let original = Self.record(externalID: nil, advertiserID: 7)
+        let text = String(decoding: CallObjectJSON(original).bytes, as: UTF8.self)
+        let alterations = [
+            text + " x", text.replacingOccurrences(of: #""external_unique_id":null,"#, with: ""),
+            text.replacingOccurrences(of: #""advertiser_id":7"#, with: #""advertiser_id":"7""#),
+            text.replacingOccurrences(of: #""version":7"#, with: #""version":"7""#),
+            String(text.dropLast()),
+        ]
+        for altered in alterations {
+            #expect(altered != text)
+            #expect(
+                CallRecord(
+                    liveCallObject: CallObjectJSON(json: Array(altered.utf8)), networkID: 25,
+                    lastEventAt: original.lastEventAt, lastReceivedAt: original.lastReceivedAt) == nil)
         }
     }
 }
