@@ -40,9 +40,14 @@ public struct CallScope: Sendable, Hashable {
     }
 
     public func contains(_ record: CallRecord) -> Bool {
+        contains(networkID: record.networkID, advertiserID: record.advertiserID)
+    }
+
+    /// Whether a call of this network and advertiser is in scope (for holders of a call's keys only).
+    public func contains(networkID: Int64, advertiserID: Int64?) -> Bool {
         switch organization.ref.type {
-        case .network: return record.networkID == organization.ref.id
-        case .advertiser: return record.advertiserID == organization.ref.id
+        case .network: return networkID == organization.ref.id
+        case .advertiser: return advertiserID == organization.ref.id
         }
     }
 }

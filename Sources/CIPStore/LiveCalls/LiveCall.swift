@@ -87,11 +87,7 @@ final class LiveCall: Sendable {
 
     /// Whether this call is in `scope` (its network's, or its advertiser's own).
     func isVisible(to scope: CallScope) -> Bool {
-        let organization = scope.organization.ref
-        switch organization.type {
-        case .network: return networkID == organization.id
-        case .advertiser: return advertiserID == organization.id
-        }
+        scope.contains(networkID: networkID, advertiserID: advertiserID)
     }
 
     /// True when `query` selects this call (on its page's side of the cursor).
