@@ -106,29 +106,15 @@ public final class ChangeSequencer: Service, Sendable {
         }
     }
 
-    /// Numbers the committed unnumbered records, oldest write first; returns how many.
+    /// Numbers the committed unnumbered records, oldest write first; returns how many. One statement
+    /// (`cip_number_changes`, migration v6) in its own transaction: the lock, the numbering and the
+    /// notification that followers of the log wait for, at its commit.
     @discardableResult
     public func stampRound() async throws -> Int {
-        try await database.transaction { connection, logger in
-            try await connection.query("SELECT pg_advisory_xact_lock(7391003)", logger: logger)
-            let stamped = try await connection.rows(
-                """
-                WITH pending AS (
-                    SELECT change_id, row_number() OVER (ORDER BY change_id) AS position
-                    FROM (SELECT change_id FROM call_changes WHERE sequence IS NULL ORDER BY change_id
-                        LIMIT \(Self.roundLimit)) AS unnumbered),
-                counter AS (
-                    UPDATE change_log SET last_sequence = last_sequence + (SELECT count(*) FROM pending)
-                    RETURNING last_sequence - (SELECT count(*) FROM pending) AS base)
-                UPDATE call_changes SET sequence = counter.base + pending.position FROM pending, counter
-                WHERE call_changes.change_id = pending.change_id
-                RETURNING call_changes.sequence
-                """, [], logger)
-            if let last = try stamped.map({ try $0.requiredInteger("sequence") }).max() {
-                // Followers of the log (the change stream's) learn of new numbers at this commit.
-                try await connection.query("SELECT pg_notify('cip_changes', \(String(last)))", logger: logger)
-            }
-            return stamped.count
+        try await database.guarded { connection, _ in
+            let rows = try await connection.rows(
+                "SELECT cip_number_changes(\(Self.roundLimit)) AS stamped", [], self.database.logger)
+            return Int(try rows.first?.requiredInteger("stamped") ?? 0)
         }
     }
 }

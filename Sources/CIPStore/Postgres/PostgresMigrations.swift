@@ -129,5 +129,41 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            "v6-numbering-round-function",
+            [
+                // A numbering round (`ChangeSequencer`) in one statement, so one round trip: with
+                // memory reads every write waits for one. The same lock and statement as the round
+                // it replaces; VOLATILE, so its statements see what committed before each began.
+                """
+                CREATE FUNCTION cip_number_changes(round_limit integer) RETURNS bigint
+                LANGUAGE plpgsql VOLATILE AS $$
+                DECLARE
+                    stamped bigint;
+                    highest bigint;
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(7391003);
+                    WITH pending AS (
+                        SELECT change_id, row_number() OVER (ORDER BY change_id) AS position
+                        FROM (SELECT change_id FROM call_changes WHERE sequence IS NULL ORDER BY change_id
+                            LIMIT round_limit) AS unnumbered),
+                    counter AS (
+                        UPDATE change_log SET last_sequence = last_sequence + (SELECT count(*) FROM pending)
+                        RETURNING last_sequence - (SELECT count(*) FROM pending) AS base),
+                    numbered AS (
+                        UPDATE call_changes SET sequence = counter.base + pending.position FROM pending, counter
+                        WHERE call_changes.change_id = pending.change_id
+                        RETURNING call_changes.sequence)
+                    SELECT count(*), max(sequence) INTO stamped, highest FROM numbered;
+                    IF stamped > 0 THEN
+                        -- Followers of the log learn of new numbers when this round commits.
+                        PERFORM pg_notify('cip_changes', highest::text);
+                    END IF;
+                    RETURN stamped;
+                END
+                $$
+                """
+            ]
+        ),
     ]
 }
