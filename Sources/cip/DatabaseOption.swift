@@ -101,4 +101,14 @@ enum Environment {
         guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
         return text
     }
+
+    /// A flag's environment variable: `1`, `true` or `yes` set it, `0`, `false`, `no` or `off` clear
+    /// it; unset (or anything else) leaves `fallback`.
+    static func flag(_ name: String, else fallback: Bool = false) -> Bool {
+        switch value(name)?.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no", "off": return false
+        default: return fallback
+        }
+    }
 }

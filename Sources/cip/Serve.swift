@@ -49,18 +49,14 @@ struct Serve: AsyncParsableCommand {
     var postgresMemoryReadsFlag: Bool?
 
     var postgresMemoryReads: Bool {
-        if let postgresMemoryReadsFlag { return postgresMemoryReadsFlag }
-        switch Environment.value("CIP_POSTGRES_MEMORY_READS")?.lowercased() {
-        case "0", "false", "no", "off": return false
-        default: return true
-        }
+        postgresMemoryReadsFlag ?? Environment.flag("CIP_POSTGRES_MEMORY_READS", else: true)
     }
 
     @Option(help: "New simulated calls per second with --demo (env CIP_DEMO_RATE).")
     var demoRate: Double = Environment.value("CIP_DEMO_RATE").flatMap(Double.init) ?? 2
 
     private var demo: Bool {
-        demoFlag || ["1", "true", "yes"].contains(Environment.value("CIP_DEMO")?.lowercased() ?? "")
+        demoFlag || Environment.flag("CIP_DEMO")
     }
 
     private var effectiveLogLevel: String {

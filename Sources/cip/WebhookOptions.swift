@@ -63,10 +63,3 @@ struct WebhookOptions: ParsableArguments {
         return key
     }
 }
-
-extension Environment {
-    /// A flag's environment variable: `1`, `true` or `yes`.
-    static func flag(_ name: String) -> Bool {
-        ["1", "true", "yes"].contains(value(name)?.lowercased() ?? "")
-    }
-}

@@ -19,13 +19,6 @@ struct SQLiteCallRows {
         return calls
     }
 
-    /// The stored call with this transaction id, live or ended (a PUT's read: one key, no list).
-    func call(_ transactionID: String) throws -> CallRecord? {
-        let statement = try db.cachedStatement(
-            sql: "SELECT \(CallColumns.names) FROM calls WHERE transaction_id = ?")
-        return try Row.fetchOne(statement, arguments: [transactionID]).map(CallColumns.decode)
-    }
-
     /// The remembered events of the calls among `transactionIDs`.
     func seenEvents(_ transactionIDs: [String]) throws -> Set<EventIdentity> {
         let statement = try db.cachedStatement(

@@ -89,7 +89,8 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             // On the writer queue the index holds every committed write, so it is as good as a read.
             guard let call = live.call(selector, in: scope) else { throw DomainError.notFound }
             let rebuilt = before.flatMap { $0.0 === call ? $0.1 : nil } ?? call.record()
-            guard let record = try rebuilt ?? rows.call(call.transactionID), selector.matches(record, in: scope)
+            guard let record = try rebuilt ?? rows.calls([call.transactionID])[call.transactionID],
+                selector.matches(record, in: scope)
             else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
