@@ -90,10 +90,13 @@ def set_external_ids(port, token, network, count):
             sys.exit(f"bench: setting external ids failed: {status} {body[:200]!r}")
 
 
-def lua_script(folder, name, method, path_expression, low, high, token, body=None, headers=None):
-    """A wrk script whose requests go to `path_expression` (Lua, using a random `i` in [low, high])."""
+def lua_script(folder, name, method, path_expression, low, high, token, body=None, headers=None, body_expression=None):
+    """A wrk script whose requests go to `path_expression` (Lua, using a random `i` in [low, high]); the
+    body is `body`, or `body_expression` (Lua, using `n`, the request's number: 1, 2, ...)."""
     path = os.path.join(folder, name + ".lua")
     body_line = f"local body = {json.dumps(json.dumps(body))}" if body else "local body = nil"
+    if body_expression:
+        body_line = "local n = 0"
     extra = "".join(f", [{json.dumps(key)}] = {json.dumps(value)}" for key, value in (headers or {}).items())
     with open(path, "w") as script:
         script.write(f"""
@@ -102,6 +105,7 @@ local headers = {{ ["Authorization"] = "{token}", ["Content-Type"] = "applicatio
 {body_line}
 request = function()
   local i = math.random({low}, {high})
+  {"n = n + 1; local body = " + body_expression if body_expression else ""}
   return wrk.format("{method}", {path_expression}, headers, body)
 end
 """)
@@ -210,9 +214,17 @@ def main():
             ("GET network list, If-None-Match unchanged (304)", lua_script(
                 folder, "poll", "GET", f'"{base}"', 0, 0, org, headers={"If-None-Match": list_etag(port, org, base)})),
             ("GET a page of 100 (limit=100)", lua_script(folder, "page", "GET", f'"{base}&limit=100"', 0, 0, org)),
+            # Every request sets a value the call has never had, so each one is a write: a change
+            # record, a new version, a commit.
             ("PUT custom data (durable)", lua_script(
                 folder, "put", "PUT", f'string.format("{update}&transaction_id=B%07d", i)', 0, count - 1, org,
-                body={"call_in_progress": {"custom_data": [{"name": "Stage", "value": "benchmarked"}]}})),
+                body_expression="string.format('{\"call_in_progress\": {\"custom_data\": "
+                                "[{\"name\": \"Stage\", \"value\": \"v%d\"}]}}', n)")),
+            # The same value again and again: after a call's first request, every one is a no-op
+            # (SPEC 2.4: the same request leaves the same state), answered without writing.
+            ("PUT custom data, value unchanged (no-op)", lua_script(
+                folder, "noop", "PUT", f'string.format("{update}&transaction_id=B%07d", i)', 0, count - 1, org,
+                body={"call_in_progress": {"custom_data": [{"name": "Stage", "value": "unchanged"}]}})),
         ]
         rows = []
         # --rounds 0 measures loading and memory only.
