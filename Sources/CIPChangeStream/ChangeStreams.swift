@@ -95,7 +95,12 @@ public final class ChangeStreams: Service, Sendable {
         // up from the log; the check is made under the lock that registers streams, so none can open
         // in between and miss what is skipped.
         if state.withLock({ $0.open == 0 }) {
-            let latest = try await store.changeLogBounds().latest
+            let latest: Int64
+            if let known = store.changeBell.knownHead {
+                latest = known
+            } else {
+                latest = try await store.changeLogBounds().latest
+            }
             let skipped = state.withLock { state -> Bool in
                 guard state.open == 0 else { return false }
                 if latest > (state.head ?? 0) {

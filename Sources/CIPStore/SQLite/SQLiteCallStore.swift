@@ -18,12 +18,14 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     init(database: SQLiteDatabase, servingLock: ServingLock) async throws {
         self.database = database
         self.servingLock = servingLock
-        let live = self.live
+        let (live, bell) = (self.live, changeBell)
         // On the writer queue, so the index can neither miss nor repeat a commit.
         try await database.write { db in
             let rows = SQLiteCallRows(db: db)
             let records = try rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
-            live.load(records.lazy.filter(\.isLive).map(LiveCall.init), sequence: try rows.bounds().latest)
+            let latest = try rows.bounds().latest
+            live.load(records.lazy.filter(\.isLive).map(LiveCall.init), sequence: latest)
+            bell.knowHead(latest)
         }
         database.logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
     }
@@ -159,7 +161,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             let (upserts, changed) = (write.upserts, !write.changes.isEmpty)
             db.afterNextTransaction(onCommit: { _ in
                 live.commit(upserts, sequence: sequence)
-                if changed { bell.ring() }
+                if changed { bell.ring(through: sequence) }
             })
             return result
         }
