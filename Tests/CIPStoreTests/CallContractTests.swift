@@ -82,6 +82,77 @@ struct CallContractTests {
         #expect(networks == ["T": world.networkA.id, "U": world.networkA.id])
     }
 
+    /// Many updates of one call at once, straight to the store (so they do arrive together and, on
+    /// SQLite, commit in groups): each applies to the call as the one before it left it.
+    @Test(arguments: StoreBackend.available)
+    func concurrentUpdatesOfOneCallAllLand(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
+        let store = world.store
+        _ = try await store.apply([world.bridged("T", at: 1000)], receivedAt: Self.received)
+        let scope = world.scope(.network, world.networkA.id)
+        let count = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let write = CustomDataWrite(
+                        name: "n\(index)", entry: CustomDataEntry(value: .string("v\(index)"), source: publicAPISource))
+                    _ = try await store.updateCall(
+                        CallSelector(transactionID: "T", externalUniqueID: nil), in: scope,
+                        CallUpdate(externalUniqueID: nil, customData: [write]))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let call = try #require(
+            try await store.currentCalls(
+                CallQuery(scope: scope, transactionID: "T", externalUniqueID: nil, phonePair: nil)
+            ).first)
+        #expect(call.customData.count == count)
+        #expect((0..<count).allSatisfy { call.customData["n\($0)"]?.value == .string("v\($0)") })
+        #expect(call.version == Int64(1 + count))
+    }
+
+    /// Among updates that arrive together, one refused by the database (an external id another call
+    /// holds) changes nothing of its call and refuses none of the others.
+    @Test(arguments: StoreBackend.available)
+    func aRefusedUpdateAmongConcurrentOnesChangesNothingAndStopsNoOther(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
+        let store = world.store
+        let ids = (0..<20).map { "C\($0)" }
+        _ = try await store.apply(ids.map { world.bridged($0, at: 1000) }, receivedAt: Self.received)
+        let scope = world.scope(.network, world.networkA.id)
+        _ = try await store.updateCall(
+            CallSelector(transactionID: "C0", externalUniqueID: nil), in: scope,
+            CallUpdate(externalUniqueID: "held", customData: []))
+        let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let id = ids[1 + index % 19]
+                    let write = CustomDataWrite(
+                        name: "n\(index)", entry: CustomDataEntry(value: .string("v"), source: publicAPISource))
+                    do {
+                        _ = try await store.updateCall(
+                            CallSelector(transactionID: id, externalUniqueID: nil), in: scope,
+                            CallUpdate(externalUniqueID: index % 3 == 0 ? "held" : nil, customData: [write]))
+                        return false
+                    } catch DomainError.externalIDTaken {
+                        return true
+                    }
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(refused == (0..<200).filter { $0 % 3 == 0 }.count)
+        let calls = try await store.currentCalls(
+            CallQuery(scope: scope, transactionID: nil, externalUniqueID: nil, phonePair: nil))
+        for call in calls where call.transactionID != "C0" {
+            let slot = Int(call.transactionID.dropFirst())! - 1
+            let landed = (0..<200).filter { $0 % 19 == slot && $0 % 3 != 0 }
+            #expect(Set(call.customData.keys) == Set(landed.map { "n\($0)" }), "\(call.transactionID)")
+            #expect(call.version == Int64(1 + landed.count) && call.externalUniqueID == nil, "\(call.transactionID)")
+        }
+    }
+
     @Test(arguments: StoreBackend.available)
     func updatesFindOnlyLiveCallsInScope(_ backend: StoreBackend) async throws {
         let world = try await Fixture.make(on: backend)

@@ -5,6 +5,23 @@ import GRDB
 /// what to write is decided by `CallWrite`.
 struct SQLiteCallRows {
     let db: Database
+    /// The group of writes whose transaction this is, when the write is one of a group.
+    var group: GroupTransaction? = nil
+
+    // A grouped write's savepoint: cached statements, as each write of the group pays for them.
+
+    func beginSavepoint() throws {
+        try db.cachedStatement(sql: "SAVEPOINT grouped_write").execute()
+    }
+
+    func releaseSavepoint() throws {
+        try db.cachedStatement(sql: "RELEASE SAVEPOINT grouped_write").execute()
+    }
+
+    func rollBackSavepoint() throws {
+        try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT grouped_write").execute()
+        try releaseSavepoint()
+    }
 
     /// The stored calls among `transactionIDs`, live or ended.
     func calls(_ transactionIDs: [String]) throws -> [String: CallRecord] {

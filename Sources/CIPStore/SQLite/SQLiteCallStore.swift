@@ -14,10 +14,12 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     private let servingLock: ServingLock
     private let live = LiveCallIndex()
     public let changeBell = ChangeBell()
+    private let writes: SQLiteWriteGroup
 
     init(database: SQLiteDatabase, servingLock: ServingLock) async throws {
         self.database = database
         self.servingLock = servingLock
+        self.writes = SQLiteWriteGroup(database: database)
         let (live, bell) = (self.live, changeBell)
         // On the writer queue, so the index can neither miss nor repeat a commit.
         try await database.write { db in
@@ -88,8 +90,10 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         // queue that every write waits for; inside, it is used if the index still holds that object.
         let before = live.call(selector, in: scope).map { call in (call, call.record()) }
         return try await commit { rows in
-            // On the writer queue the index holds every committed write, so it is as good as a read.
+            // On the writer queue the index holds every committed write, so it is as good as a read;
+            // but not yet the writes of this one's group, which must commit before it can read the call.
             guard let call = live.call(selector, in: scope) else { throw DomainError.notFound }
+            if rows.group?.written.contains(call.transactionID) == true { throw GroupConflict() }
             let rebuilt = before.flatMap { $0.0 === call ? $0.1 : nil } ?? call.record()
             guard let record = try rebuilt ?? rows.calls([call.transactionID])[call.transactionID],
                 selector.matches(record, in: scope)
@@ -147,23 +151,23 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         }
     }
 
-    /// Runs `decide` and writes what it returns in one transaction on the writer queue; the index
-    /// learns the new states once the transaction commits.
+    /// Runs `decide` and writes what it returns in a transaction on the writer queue, with the
+    /// other writes waiting at the time (`SQLiteWriteGroup`); the index learns the new states once
+    /// the transaction commits.
     private func commit<T: Sendable>(
         _ decide: @escaping @Sendable (SQLiteCallRows) throws -> (T, CallWrite, Timestamp)
     ) async throws -> T {
         let (live, bell) = (self.live, changeBell)
-        return try await database.write { db in
-            let rows = SQLiteCallRows(db: db)
+        return try await writes.write { rows in
             let (result, write, committedAt) = try decide(rows)
-            guard !write.isEmpty else { return result }
+            guard !write.isEmpty else { return GroupedResult(value: result, afterCommit: nil) }
             let sequence = try rows.apply(write, committedAt: committedAt)
             let (upserts, changed) = (write.upserts, !write.changes.isEmpty)
-            db.afterNextTransaction(onCommit: { _ in
+            rows.group?.written.formUnion(upserts.lazy.map(\.transactionID))
+            return GroupedResult(value: result) {
                 live.commit(upserts, sequence: sequence)
                 if changed { bell.ring(through: sequence) }
-            })
-            return result
+            }
         }
     }
 }
