@@ -5,6 +5,20 @@ struct CallColumn: Sendable {
     let name: String
     let type: StoredType
     let value: @Sendable (CallRecord) -> StoredValue
+    /// Whether two states of a call store the same value in this column.
+    let isUnchanged: @Sendable (CallRecord, CallRecord) -> Bool
+
+    /// `isUnchanged` compares the `value`s unless given: the JSON columns compare what they are
+    /// written from, without writing it.
+    init(
+        name: String, type: StoredType, isUnchanged: (@Sendable (CallRecord, CallRecord) -> Bool)? = nil,
+        value: @escaping @Sendable (CallRecord) -> StoredValue
+    ) {
+        self.name = name
+        self.type = type
+        self.value = value
+        self.isUnchanged = isUnchanged ?? { value($0) == value($1) }
+    }
 }
 
 /// The one description of how a call is stored. Both backends build their selects, upserts and
@@ -22,8 +36,12 @@ enum CallColumns {
         CallColumn(name: "destination_phone_number", type: .text) { .text($0.destinationPhoneNumber) },
         CallColumn(name: "call_start", type: .integer) { .integer($0.callStart.milliseconds) },
         CallColumn(name: "transfer_start", type: .integer) { .integer($0.transferStart.milliseconds) },
-        CallColumn(name: "attributes", type: .text) { .text($0.attributesJSON) },
-        CallColumn(name: "custom_data", type: .text) { .text($0.customDataJSON) },
+        CallColumn(
+            name: "attributes", type: .text, isUnchanged: { $0.attributes == $1.attributes },
+            value: { .text($0.attributesJSON) }),
+        CallColumn(
+            name: "custom_data", type: .text, isUnchanged: { $0.customData == $1.customData },
+            value: { .text($0.customDataJSON) }),
         CallColumn(name: "last_event_at", type: .integer) { .integer($0.lastEventAt.milliseconds) },
         CallColumn(name: "last_received_at", type: .integer) { .integer($0.lastReceivedAt.milliseconds) },
         CallColumn(name: "ended_at", type: .integer) { $0.ended.map { .integer($0.at.milliseconds) } ?? .null },
@@ -40,6 +58,11 @@ enum CallColumns {
 
     static func values(of record: CallRecord) -> [StoredValue] {
         all.map { $0.value(record) }
+    }
+
+    /// The columns whose values differ between two states of a call.
+    static func changed(from before: CallRecord, to after: CallRecord) -> [CallColumn] {
+        all.filter { !$0.isUnchanged(before, after) }
     }
 
     static func decode(_ row: some StoredRow) throws -> CallRecord {

@@ -72,8 +72,12 @@ struct SQLiteCallRows {
                 ON CONFLICT (transaction_id) DO UPDATE SET \(CallColumns.upsertAssignments)
                 """)
         do {
-            for record in write.upserts {
-                try upsert.execute(arguments: StatementArguments(CallColumns.values(of: record)))
+            for (record, stored) in zip(write.upserts, write.stored) {
+                if let stored {
+                    try update(stored, to: record)
+                } else {
+                    try upsert.execute(arguments: StatementArguments(CallColumns.values(of: record)))
+                }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw DomainError.externalIDTaken
@@ -87,6 +91,20 @@ struct SQLiteCallRows {
         }
         try consumePreCallData(write.consumedPreCall)
         return try appendChanges(write.changes, committedAt: committedAt)
+    }
+
+    /// Writes only the columns of a stored call that changed: SQLite rewrites the entry of every
+    /// index on a column an UPDATE sets, changed or not (a PUT's custom data would also move its
+    /// call's entry in the index on `last_received_at`).
+    private func update(_ stored: CallRecord, to record: CallRecord) throws {
+        let changed = CallColumns.changed(from: stored, to: record)
+        guard !changed.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: "UPDATE calls SET \(changed.map { "\($0.name) = ?" }.joined(separator: ", ")) WHERE transaction_id = ?"
+        )
+        var values = changed.map { $0.value(record).databaseValue }
+        values.append(record.transactionID.databaseValue)
+        try statement.execute(arguments: StatementArguments(values))
     }
 
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it

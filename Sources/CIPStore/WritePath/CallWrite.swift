@@ -6,6 +6,9 @@ import CIPDomain
 struct CallWrite: Sendable {
     /// The final state of each call the transaction changes, once per call.
     private(set) var upserts: [CallRecord] = []
+    /// The state each of `upserts` had before the transaction, in the same order; nil for a call
+    /// the database does not hold yet. A backend may write only the columns that changed.
+    private(set) var stored: [CallRecord?] = []
     /// Events to recognize as repeats later: applied and ignored ones (SPEC 4's idempotency).
     private(set) var remembered: [EventIdentity] = []
     /// Every change of a call object, in the order it happened.
@@ -57,6 +60,7 @@ struct CallWrite: Sendable {
             outcomes.append(outcome)
         }
         write.upserts = touched.map { calls[$0]! }
+        write.stored = touched.map { stored[$0] }
         return (outcomes, write)
     }
 
@@ -81,7 +85,7 @@ struct CallWrite: Sendable {
         }
         let updated = update.applied(to: record)
         guard let change = CallChange.made(from: record, to: updated) else { return (record, nil) }
-        return (updated, CallWrite(upserts: [updated], changes: [change]))
+        return (updated, CallWrite(upserts: [updated], stored: [record], changes: [change]))
     }
 
     /// The write that carries an advertiser's rename onto its live `calls` (see `AdvertiserRename`):
@@ -93,6 +97,7 @@ struct CallWrite: Sendable {
                 let change = CallChange.made(from: record, to: renamed)
             else { continue }
             write.upserts.append(renamed)
+            write.stored.append(record)
             write.changes.append(change)
         }
         return write
@@ -104,6 +109,7 @@ struct CallWrite: Sendable {
         for record in silent where record.isLive {
             let expired = CallLifecycle.expire(record, now: now)
             write.upserts.append(expired)
+            write.stored.append(record)
             if let change = CallChange.made(from: record, to: expired) { write.changes.append(change) }
         }
         return write
