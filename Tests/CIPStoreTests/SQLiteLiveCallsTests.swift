@@ -11,6 +11,7 @@ struct SQLiteLiveCallsTests {
     @Test func memoryAgreesWithTheFileAfterEveryKindOfWrite() async throws {
         let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
         var served: [String: [CallRecord]] = [:]
+        var servedObjects: [String: [CallObjectJSON]] = [:]
         var queries: [(String, CallQuery)] = []
         let database = try SQLiteDatabase(path: path)
         try await database.migrate()
@@ -119,7 +120,10 @@ struct SQLiteLiveCallsTests {
                         ))
                 }
             }
-            for (name, query) in queries { served[name] = try await store.currentCalls(query) }
+            for (name, query) in queries {
+                served[name] = try await store.currentCalls(query)
+                servedObjects[name] = try await store.currentCallObjects(query)
+            }
             #expect(served["all of \(OrganizationRef(type: .network, id: world.networkA.id))"]?.count == 151)
             #expect(served["M in \(OrganizationRef(type: .network, id: world.networkA.id))"] == [])
             #expect(
@@ -139,6 +143,8 @@ struct SQLiteLiveCallsTests {
         for (name, query) in queries {
             let fromFile = try await reopened.currentCalls(query)
             #expect(fromFile == served[name], "\(name)")
+            // The objects memory kept as writes left them are those written afresh from the file.
+            #expect(try await reopened.currentCallObjects(query) == servedObjects[name], "\(name)")
         }
     }
 

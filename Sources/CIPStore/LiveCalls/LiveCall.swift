@@ -23,7 +23,8 @@ final class LiveCall: Sendable {
     private let lastReceivedAt: Timestamp
     private static let unknown = Timestamp(milliseconds: .min)
 
-    init(_ record: CallRecord) {
+    /// `written`: the record's call object, when the write already wrote it (its change record's).
+    init(_ record: CallRecord, written: WrittenObject? = nil) {
         transactionID = record.transactionID
         networkID = record.networkID
         advertiserIDOrZero = record.advertiserID ?? 0
@@ -32,7 +33,11 @@ final class LiveCall: Sendable {
         destinationPhoneNumber = record.destinationPhoneNumber
         transferStart = record.transferStart
         version = record.version
-        object = Self.exactly(CallObjectJSON(record))
+        if let written, written.version == record.version {
+            object = CallObjectJSON(json: Array(written.json.utf8))
+        } else {
+            object = Self.exactly(CallObjectJSON(record))
+        }
         lastEventAt = record.lastEventAt
         lastReceivedAt = record.lastReceivedAt
     }
@@ -114,4 +119,10 @@ final class LiveCall: Sendable {
         }
         return true
     }
+}
+
+/// A live call's object as a write wrote it for its change record, at the call's version then.
+struct WrittenObject: Sendable {
+    let version: Int64
+    let json: String
 }

@@ -74,14 +74,19 @@ final class LiveCallIndex: Sendable {
     }
 
     /// Records the committed state of `records` (live ones replace what was known, ended ones leave),
-    /// `sequence` being the change log's last sequence number after the commit.
-    func commit(_ records: [CallRecord], sequence: Int64) {
+    /// `sequence` being the change log's last sequence number after the commit; `written` holds the
+    /// call objects the write already wrote, by transaction id.
+    func commit(_ records: [CallRecord], written: [String: WrittenObject] = [:], sequence: Int64) {
         // A batch may change one call several times: only its last state is written, and before
         // taking the lock, so readers do not wait for it.
         var last: [String: Int] = [:]
         for (position, record) in records.enumerated() { last[record.transactionID] = position }
         let changes = records.indices.filter { last[records[$0].transactionID] == $0 }.map {
-            (transactionID: records[$0].transactionID, call: records[$0].isLive ? LiveCall(records[$0]) : nil)
+            let record = records[$0]
+            return (
+                transactionID: record.transactionID,
+                call: record.isLive ? LiveCall(record, written: written[record.transactionID]) : nil
+            )
         }
         apply(changes, through: sequence)
     }

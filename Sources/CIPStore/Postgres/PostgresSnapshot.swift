@@ -34,7 +34,7 @@ struct PostgresSnapshot {
                 CallSQL.current(
                     .postgres, CallQuery(scope: $0, transactionID: nil, externalUniqueID: nil, phonePair: nil))
             } ?? ("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
-        var listed = try await rows.calls(sql, values).map(LiveCall.init)
+        var listed = try await rows.calls(sql, values).map { LiveCall($0) }
         let ahead = Set(
             try await connection.rows(
                 "SELECT DISTINCT transaction_id FROM call_changes WHERE sequence IS NULL", [], logger

@@ -62,9 +62,11 @@ struct SQLiteCallRows {
     }
 
     /// Writes `write` and returns the change log's last sequence number after it (0 when it numbered
-    /// nothing). A second live
-    /// call of a network with the same external id is `DomainError.externalIDTaken`.
-    func apply(_ write: CallWrite, committedAt: Timestamp) throws -> Int64 {
+    /// nothing), with the live call objects its change records hold, by transaction id (so that the
+    /// index need not write them again). A second live call of a network with the same external id
+    /// is `DomainError.externalIDTaken`.
+    func apply(_ write: CallWrite, committedAt: Timestamp) throws -> (sequence: Int64, written: [String: WrittenObject])
+    {
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO calls (\(CallColumns.names))
@@ -109,9 +111,11 @@ struct SQLiteCallRows {
 
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it
     /// numbers, so sequence order is commit order.
-    private func appendChanges(_ changes: [CallChange], committedAt: Timestamp) throws -> Int64 {
+    private func appendChanges(
+        _ changes: [CallChange], committedAt: Timestamp
+    ) throws -> (sequence: Int64, written: [String: WrittenObject]) {
         // A write of remembered events alone moves no number (the index keeps the highest it saw).
-        guard !changes.isEmpty else { return 0 }
+        guard !changes.isEmpty else { return (0, [:]) }
         let last =
             try Int64.fetchOne(
                 db.cachedStatement(
@@ -120,16 +124,21 @@ struct SQLiteCallRows {
         let insert = try db.cachedStatement(
             sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var sequence = last - Int64(changes.count)
+        var written: [String: WrittenObject] = [:]
+        written.reserveCapacity(changes.count)
         for change in changes {
             sequence += 1
             let row = ChangeRow(change)
+            if change.kind != .ended {
+                written[row.transactionID] = WrittenObject(version: change.call.version, json: row.call)
+            }
             try insert.execute(arguments: [
                 sequence, row.transactionID, row.networkID, row.advertiserID, row.previousAdvertiserID, row.kind,
                 row.changed, row.call,
                 committedAt.milliseconds,
             ])
         }
-        return last
+        return (last, written)
     }
 
     /// Deletes up to `purgeBatchSize` ended calls received before `cutoff`, and their remembered events.

@@ -26,7 +26,7 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             let rows = SQLiteCallRows(db: db)
             let records = try rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
             let latest = try rows.bounds().latest
-            live.load(records.lazy.filter(\.isLive).map(LiveCall.init), sequence: latest)
+            live.load(records.lazy.filter(\.isLive).map { LiveCall($0) }, sequence: latest)
             bell.knowHead(latest)
         }
         database.logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
@@ -161,11 +161,11 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         return try await writes.write { rows in
             let (result, write, committedAt) = try decide(rows)
             guard !write.isEmpty else { return GroupedResult(value: result, afterCommit: nil) }
-            let sequence = try rows.apply(write, committedAt: committedAt)
+            let (sequence, objects) = try rows.apply(write, committedAt: committedAt)
             let (upserts, changed) = (write.upserts, !write.changes.isEmpty)
             rows.group?.written.formUnion(upserts.lazy.map(\.transactionID))
             return GroupedResult(value: result) {
-                live.commit(upserts, sequence: sequence)
+                live.commit(upserts, written: objects, sequence: sequence)
                 if changed { bell.ring(through: sequence) }
             }
         }
