@@ -78,7 +78,7 @@ struct SQLiteCallRows {
                 if let stored {
                     try update(stored, to: record)
                 } else {
-                    try upsert.execute(arguments: StatementArguments(CallColumns.values(of: record)))
+                    try upsert.execute(values: CallColumns.values(of: record), in: db)
                 }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -87,9 +87,12 @@ struct SQLiteCallRows {
         let remember = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO call_events (transaction_id, event, occurred_at) VALUES (?, ?, ?)")
         for identity in write.remembered {
-            try remember.execute(arguments: [
-                identity.transactionID, identity.kind.rawValue, identity.occurredAt.milliseconds,
-            ])
+            try remember.execute(
+                values: [
+                    .text(identity.transactionID), .text(identity.kind.rawValue),
+                    .integer(identity.occurredAt.milliseconds),
+                ],
+                in: db)
         }
         try consumePreCallData(write.consumedPreCall)
         return try appendChanges(write.changes, committedAt: committedAt)
@@ -104,9 +107,9 @@ struct SQLiteCallRows {
         let statement = try db.cachedStatement(
             sql: "UPDATE calls SET \(changed.map { "\($0.name) = ?" }.joined(separator: ", ")) WHERE transaction_id = ?"
         )
-        var values = changed.map { $0.value(record).databaseValue }
-        values.append(record.transactionID.databaseValue)
-        try statement.execute(arguments: StatementArguments(values))
+        var values = changed.map { $0.value(record) }
+        values.append(.text(record.transactionID))
+        try statement.execute(values: values, in: db)
     }
 
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it
@@ -132,11 +135,13 @@ struct SQLiteCallRows {
             if change.kind != .ended {
                 written[row.transactionID] = WrittenObject(version: change.call.version, json: row.call)
             }
-            try insert.execute(arguments: [
-                sequence, row.transactionID, row.networkID, row.advertiserID, row.previousAdvertiserID, row.kind,
-                row.changed, row.call,
-                committedAt.milliseconds,
-            ])
+            try insert.execute(
+                values: [
+                    .integer(sequence), .text(row.transactionID), .integer(row.networkID),
+                    row.advertiserID.map(StoredValue.integer) ?? .null,
+                    row.previousAdvertiserID.map(StoredValue.integer) ?? .null, .text(row.kind), .text(row.changed),
+                    .text(row.call), .integer(committedAt.milliseconds),
+                ], in: db)
         }
         return (last, written)
     }
