@@ -176,6 +176,7 @@ let package = Package(
             name: "CIPStoreTests",
             dependencies: [
                 "CIPDomain", "CIPStore", "CIPSimulator", "CIPTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

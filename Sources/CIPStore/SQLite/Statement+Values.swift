@@ -4,9 +4,10 @@ import GRDBSQLite
 private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 extension Statement {
-    /// Binds `values` to the statement's parameters, in order, and runs it once — SQLite's own calls,
-    /// without GRDB's `StatementArguments` (an array of `DatabaseValue`s per row, converted through
-    /// unspecialized generics: an eighth of the feed's time went there). The statement is left reset.
+    /// Binds `values` to the parameters of a statement that returns no rows, in order, and runs it
+    /// once — SQLite's own calls, without GRDB's `StatementArguments` (an array of `DatabaseValue`s
+    /// per row, converted through unspecialized generics: an eighth of the feed's time went there).
+    /// The statement is left reset.
     func execute(values: some Collection<StoredValue>, in db: Database) throws {
         let statement = sqliteStatement
         sqlite3_reset(statement)
@@ -26,7 +27,10 @@ extension Statement {
         }
         let stepped = sqlite3_step(statement)
         defer { sqlite3_reset(statement) }
-        guard stepped == SQLITE_DONE || stepped == SQLITE_ROW else { throw lastError(in: db) }
+        if stepped == SQLITE_ROW {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the statement returns rows", sql: sql)
+        }
+        guard stepped == SQLITE_DONE else { throw lastError(in: db) }
     }
 
     private func lastError(in db: Database) -> DatabaseError {
