@@ -9,9 +9,14 @@ final class BackgroundTasks: Sendable {
         tasks.withLock { $0.append(task) }
     }
 
-    deinit {
+    /// Cancels them now, before the owner is released.
+    func cancelAll() {
         tasks.withLock { tasks in
             for task in tasks { task.cancel() }
         }
+    }
+
+    deinit {
+        cancelAll()
     }
 }

@@ -161,4 +161,33 @@ struct SQLiteLiveCallsTests {
         try first.close()
         #expect(try await second.serve().liveCallCount() == 0)
     }
+
+    /// A serving store's writer makes no checkpoint of its own (SQLiteCheckpointer does, beside it),
+    /// yet its WAL stays short: without the checkpointer this run leaves every frame in it.
+    @Test func theWALStaysShortWhileAStoreServes() async throws {
+        let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try await database.migrate()
+        let store = try await database.serve()
+        let world = try await Fixture.make(in: store)
+        let ids = (0..<100).map { "W\($0)" }
+        _ = try await store.apply(ids.map { world.bridged($0, at: 1000) }, receivedAt: Timestamp(milliseconds: 1))
+        let scope = world.scope(.network, world.networkA.id)
+        var largest: UInt64 = 0
+        for round in 0..<10 {
+            for id in ids {
+                let write = CustomDataWrite(
+                    name: "Stage", entry: CustomDataEntry(value: .string("r\(round)"), source: publicAPISource))
+                _ = try await store.updateCall(
+                    CallSelector(transactionID: id, externalUniqueID: nil), in: scope,
+                    CallUpdate(externalUniqueID: nil, customData: [write]))
+            }
+            try await Task.sleep(for: .milliseconds(300))  // three of the checkpointer's periods
+            let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? UInt64) ?? 0
+            largest = max(largest, size)
+        }
+        // 1,000 commits of a few pages each: about 12 MB of frames if none were ever copied back.
+        #expect(largest < 4_000_000, "largest WAL: \(largest) bytes")
+        try store.close()
+    }
 }
