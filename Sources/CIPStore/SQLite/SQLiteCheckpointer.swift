@@ -3,7 +3,7 @@ import Logging
 
 /// Copies the WAL's pages back into the database file, on a connection and a thread of its own, so
 /// that the one writer never does: a serving store turns the writer's automatic checkpoints off
-/// (they ran inside a commit every 1,000 pages, and took a fifth of a durable PUT's writer time).
+/// (they ran inside a commit every 1,000 pages, and took nearly a fifth of a durable PUT's writer time).
 /// A passive checkpoint every `interval` keeps the WAL short; it waits for no reader or writer,
 /// and SQLite restarts the WAL from its start once all of it is copied.
 struct SQLiteCheckpointer: Sendable {
