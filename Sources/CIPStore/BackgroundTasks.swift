@@ -9,14 +9,9 @@ final class BackgroundTasks: Sendable {
         tasks.withLock { $0.append(task) }
     }
 
-    /// Cancels them now, before the owner is released.
-    func cancelAll() {
+    deinit {
         tasks.withLock { tasks in
             for task in tasks { task.cancel() }
         }
-    }
-
-    deinit {
-        cancelAll()
     }
 }

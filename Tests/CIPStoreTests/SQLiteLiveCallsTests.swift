@@ -162,32 +162,41 @@ struct SQLiteLiveCallsTests {
         #expect(try await second.serve().liveCallCount() == 0)
     }
 
-    /// A serving store's writer makes no checkpoint of its own (SQLiteCheckpointer does, beside it),
-    /// yet its WAL stays short: without the checkpointer this run leaves every frame in it.
-    @Test func theWALStaysShortWhileAStoreServes() async throws {
+    /// The WAL stays short while writes never pause: the writer's own checkpoints copy it back and let
+    /// it start over (4 MB at most here). A passive checkpointer on another connection, tried instead,
+    /// never let a writer that is always busy start it over: 48 MB in 30 rounds of this test, 1.85 GB
+    /// in a crash campaign, whose restarts after `kill -9` took 0.36 s instead of 0.06 s.
+    @Test func theWALStaysShortWhileWritesNeverPause() async throws {
         let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
         let database = try SQLiteDatabase(path: path)
         try await database.migrate()
         let store = try await database.serve()
         let world = try await Fixture.make(in: store)
-        let ids = (0..<100).map { "W\($0)" }
+        let ids = (0..<1000).map { "W\($0)" }
         _ = try await store.apply(ids.map { world.bridged($0, at: 1000) }, receivedAt: Timestamp(milliseconds: 1))
         let scope = world.scope(.network, world.networkA.id)
+        let walSize = { (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? UInt64) ?? 0 }
         var largest: UInt64 = 0
-        for round in 0..<10 {
-            for id in ids {
-                let write = CustomDataWrite(
-                    name: "Stage", entry: CustomDataEntry(value: .string("r\(round)"), source: publicAPISource))
-                _ = try await store.updateCall(
-                    CallSelector(transactionID: id, externalUniqueID: nil), in: scope,
-                    CallUpdate(externalUniqueID: nil, customData: [write]))
+        for round in 0..<20 {
+            // 16 writers at once, so groups form and the writer never waits for work.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<16 {
+                    group.addTask {
+                        for id in ids where Int(id.dropFirst())! % 16 == lane {
+                            let write = CustomDataWrite(
+                                name: "Stage",
+                                entry: CustomDataEntry(value: .string("r\(round)"), source: publicAPISource))
+                            _ = try await store.updateCall(
+                                CallSelector(transactionID: id, externalUniqueID: nil), in: scope,
+                                CallUpdate(externalUniqueID: nil, customData: [write]))
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
-            try await Task.sleep(for: .milliseconds(300))  // three of the checkpointer's periods
-            let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? UInt64) ?? 0
-            largest = max(largest, size)
+            largest = max(largest, walSize())
         }
-        // 1,000 commits of a few pages each: about 12 MB of frames if none were ever copied back.
-        #expect(largest < 4_000_000, "largest WAL: \(largest) bytes")
+        #expect(largest < 16_000_000, "largest WAL: \(largest) bytes")
         try store.close()
     }
 }

@@ -15,7 +15,6 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     private let live = LiveCallIndex()
     public let changeBell = ChangeBell()
     private let writes: SQLiteWriteGroup
-    private let background = BackgroundTasks()
 
     init(database: SQLiteDatabase, servingLock: ServingLock) async throws {
         self.database = database
@@ -31,15 +30,10 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             bell.knowHead(latest)
         }
         database.logger.info("live calls loaded into memory", metadata: ["calls": "\(live.count)"])
-        // The writer's checkpoints are done beside it from now on.
-        let checkpointer = try SQLiteCheckpointer(path: database.path, logger: database.logger)
-        try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-        background.keep(Task { await checkpointer.run() })
     }
 
     /// Closes the file and lets another server serve it; the store cannot be used afterwards.
     public func close() throws {
-        background.cancelAll()
         servingLock.release()
         try database.close()
     }
