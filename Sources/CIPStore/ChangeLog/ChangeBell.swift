@@ -27,12 +27,12 @@ public final class ChangeBell: Sendable {
     public var knownHead: Int64? { head.withLock { $0 } }
 
     /// Starts `knownHead` at the log's last sequence number, before the first ring.
-    public func knowHead(_ sequence: Int64) {
+    func knowHead(_ sequence: Int64) {
         head.withLock { $0 = max($0 ?? sequence, sequence) }
     }
 
     /// Rings after a commit that ended the log at `sequence`.
-    public func ring(through sequence: Int64) {
+    func ring(through sequence: Int64) {
         knowHead(sequence)
         ring()
     }

@@ -76,7 +76,7 @@ final class LiveCallIndex: Sendable {
     /// Records the committed state of `records` (live ones replace what was known, ended ones leave),
     /// `sequence` being the change log's last sequence number after the commit; `written` holds the
     /// call objects the write already wrote, by transaction id.
-    func commit(_ records: [CallRecord], written: [String: WrittenObject] = [:], sequence: Int64) {
+    func commit(_ records: [CallRecord], written: [String: WrittenObject], sequence: Int64) {
         // A batch may change one call several times: only its last state is written, and before
         // taking the lock, so readers do not wait for it.
         var last: [String: Int] = [:]
