@@ -138,6 +138,10 @@ private struct FrameWriter<Sink: StreamSink> {
     let subscription: StreamSubscription
     let metrics: ServiceMetrics
 
+    /// Bytes written to the client at once, at most about: the sink suspends between writes while the
+    /// client is not reading.
+    static var largestWrite: Int { 64 * 1024 }
+
     mutating func send(_ frame: ByteBuffer) async throws {
         try await sink.send(frame)
         subscription.didSend()
@@ -156,10 +160,14 @@ private struct FrameWriter<Sink: StreamSink> {
         for event in events where event.sequence > position {
             switch event.visibility(to: organization) {
             case .sent:
-                var frame = event.frame
-                batch.writeBuffer(&frame)
+                batch.writeBytes(event.frame)
                 sent += 1
                 oldest = oldest ?? event.committedAt
+                // A client that reads slowly holds one piece of a long batch in the server, not all of it.
+                if batch.readableBytes >= Self.largestWrite {
+                    try await send(batch)
+                    batch.clear()
+                }
             case .startsOver:
                 batch.writeImmutableBuffer(StreamFrames.reset("a call moved between advertisers"))
                 startsOver = true
@@ -169,10 +177,8 @@ private struct FrameWriter<Sink: StreamSink> {
             position = event.sequence
             if startsOver { break }
         }
-        if batch.readableBytes > 0 {
-            try await send(batch)
-            if let oldest { metrics.recordStreamEvents(sent, oldestCommittedAt: live ? oldest : nil) }
-        }
+        if batch.readableBytes > 0 { try await send(batch) }
+        if sent > 0, let oldest { metrics.recordStreamEvents(sent, oldestCommittedAt: live ? oldest : nil) }
         return !startsOver
     }
 }

@@ -1,6 +1,5 @@
 import CIPDomain
 import CIPStore
-import NIOCore
 
 /// One change as the streams send it: framed once, then shared by every stream that sends it.
 final class StreamEvent: Sendable {
@@ -11,7 +10,7 @@ final class StreamEvent: Sendable {
     let committedAt: Timestamp
     /// When this node read it from the change log: how long a stream has left it waiting counts from here.
     let readAt: ContinuousClock.Instant
-    let frame: ByteBuffer
+    let frame: [UInt8]
 
     init(_ change: LoggedChange, readAt: ContinuousClock.Instant = .now) {
         sequence = change.sequence

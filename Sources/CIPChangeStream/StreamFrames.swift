@@ -22,9 +22,10 @@ enum StreamFrames {
         return frame(event: "snapshot", id: snapshot.sequence, data: writer.bytes)
     }
 
-    /// `event: call_bridged | call_updated | call_ended` with SPEC 8's data.
-    static func change(_ change: LoggedChange) -> ByteBuffer {
-        frame(event: change.kind.rawValue, id: change.sequence, data: change.eventData)
+    /// `event: call_bridged | call_updated | call_ended` with SPEC 8's data. Bytes of their exact size:
+    /// a node keeps thousands of these, and a `ByteBuffer` rounds its capacity up to a power of two.
+    static func change(_ change: LoggedChange) -> [UInt8] {
+        frameBytes(event: change.kind.rawValue, id: change.sequence, data: change.eventData)
     }
 
     /// `event: reset`, followed by a fresh snapshot: the stream cannot continue from where it was.
@@ -48,13 +49,17 @@ enum StreamFrames {
 
     /// One event. JSON written by `JSONWriter` holds no raw line break, so `data` is one line.
     private static func frame(event: String, id: Int64?, data: [UInt8]) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(data.count + 64)
-        buffer.writeString("event: \(event)\n")
-        if let id { buffer.writeString("id: \(id)\n") }
-        buffer.writeString("data: ")
-        buffer.writeBytes(data)
-        buffer.writeString("\n\n")
-        return buffer
+        ByteBuffer(bytes: frameBytes(event: event, id: id, data: data))
+    }
+
+    private static func frameBytes(event: String, id: Int64?, data: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(data.count + 64)
+        bytes.append(contentsOf: "event: \(event)\n".utf8)
+        if let id { bytes.append(contentsOf: "id: \(id)\n".utf8) }
+        bytes.append(contentsOf: "data: ".utf8)
+        bytes.append(contentsOf: data)
+        bytes.append(contentsOf: "\n\n".utf8)
+        return bytes
     }
 }
