@@ -66,19 +66,24 @@ struct TelephonyController: Sendable {
             }
             if mayMiss, Self.misses(catalog, rawEvents, networks: networks) { throw CatalogMiss() }
             let parser = CallEventParser(catalog: catalog)
+            let known = networks
+            // Each event is checked on its own: a long batch is checked on every core at once.
+            let checked = ParallelWork.map(rawEvents) { raw in
+                parser.parse(
+                    raw, storedNetworkID: CallEventParser.transactionID(of: raw).flatMap { known[$0] },
+                    newTransactionID: { TransactionID.generate(at: receivedAt) })
+            }
             var results: [EventResult?] = []
             var accepted: [(index: Int, event: CallEvent)] = []
-            for (index, raw) in rawEvents.enumerated() {
-                let transactionID = CallEventParser.transactionID(of: raw)
-                let storedNetwork = transactionID.flatMap { networks[$0] }
-                switch parser.parse(
-                    raw, storedNetworkID: storedNetwork, newTransactionID: { TransactionID.generate(at: receivedAt) })
-                {
+            for (index, (raw, outcome)) in zip(rawEvents, checked).enumerated() {
+                switch outcome {
                 case .success(let event):
                     accepted.append((index, event))
                     results.append(nil)
                 case .failure(let errors):
-                    results.append(EventResult(transactionID: transactionID, status: .rejected, errors: errors))
+                    results.append(
+                        EventResult(
+                            transactionID: CallEventParser.transactionID(of: raw), status: .rejected, errors: errors))
                 }
             }
             return ((results, accepted), accepted.map(\.event))

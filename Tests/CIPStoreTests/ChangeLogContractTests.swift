@@ -63,6 +63,26 @@ struct ChangeLogContractTests {
         #expect(try await store.changeLogBounds() == ChangeLogBounds(purgedThrough: 0, latest: 7))
     }
 
+    /// A batch long enough that its change records are written out on another thread (SQLite): each
+    /// is logged in its event's place, with its own call.
+    @Test(arguments: StoreBackend.available)
+    func aLongBatchsChangesAreLoggedInItsEventsOrderEachWithItsCall(_ backend: StoreBackend) async throws {
+        let world = try await Fixture.make(on: backend)
+        let store = world.store
+        let bridged = (0..<200).map { world.bridged("L\($0)", at: 1000 + Int64($0)) }
+        let ended = (0..<100).map { world.ended("L\(199 - $0)", at: 5000) }
+        _ = try await store.apply(bridged + ended, receivedAt: Self.received)
+        let changes = try await store.allChanges(
+            visibleTo: OrganizationRef(type: .network, id: world.networkA.id), numberedThrough: 300)
+        #expect(changes.map(\.transactionID) == (bridged + ended).map(\.transactionID))
+        #expect(changes.map(\.kind) == Array(repeating: .bridged, count: 200) + Array(repeating: .ended, count: 100))
+        for change in changes {
+            let call = try #require(JSONValue.parse(text: change.call))
+            #expect(call["transaction_id"]?.stringValue == change.transactionID)
+            #expect((call["end_reason"] != nil) == (change.kind == .ended))
+        }
+    }
+
     @Test(arguments: StoreBackend.available)
     func aSnapshotPlusTheChangesAfterItIsTheStateAtAnyLaterPoint(_ backend: StoreBackend) async throws {
         let world = try await Fixture.make(on: backend)

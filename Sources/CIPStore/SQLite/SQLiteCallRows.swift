@@ -67,6 +67,25 @@ struct SQLiteCallRows {
     /// is `DomainError.externalIDTaken`.
     func apply(_ write: CallWrite, committedAt: Timestamp) throws -> (sequence: Int64, written: [String: WrittenObject])
     {
+        let changes = write.changes
+        let rows: [ChangeRow]
+        if changes.count >= Self.changeRowsWrittenAside {
+            // A batch's change records (a call object each) are written out on another core while this
+            // one runs the batch's statements.
+            (rows, _) = try ParallelWork.alongside({ changes.map(ChangeRow.init) }, { try writeCalls(of: write) })
+        } else {
+            try writeCalls(of: write)
+            rows = changes.map(ChangeRow.init)
+        }
+        return try appendChanges(changes, rows, committedAt: committedAt)
+    }
+
+    /// Changes from which a write's change records are written on another thread: below, handing
+    /// them over costs more than it saves.
+    static let changeRowsWrittenAside = 64
+
+    /// The calls' rows, the events remembered, the pre-call data consumed.
+    private func writeCalls(of write: CallWrite) throws {
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO calls (\(CallColumns.names))
@@ -95,7 +114,6 @@ struct SQLiteCallRows {
                 in: db)
         }
         try consumePreCallData(write.consumedPreCall)
-        return try appendChanges(write.changes, committedAt: committedAt)
     }
 
     /// Writes only the columns of a stored call that changed: SQLite rewrites the entry of every
@@ -115,7 +133,7 @@ struct SQLiteCallRows {
     /// Records `changes` under the next sequence numbers: the single writer commits in the order it
     /// numbers, so sequence order is commit order.
     private func appendChanges(
-        _ changes: [CallChange], committedAt: Timestamp
+        _ changes: [CallChange], _ rows: [ChangeRow], committedAt: Timestamp
     ) throws -> (sequence: Int64, written: [String: WrittenObject]) {
         // A write of remembered events alone moves no number (the index keeps the highest it saw).
         guard !changes.isEmpty else { return (0, [:]) }
@@ -129,9 +147,8 @@ struct SQLiteCallRows {
         var sequence = last - Int64(changes.count)
         var written: [String: WrittenObject] = [:]
         written.reserveCapacity(changes.count)
-        for change in changes {
+        for (change, row) in zip(changes, rows) {
             sequence += 1
-            let row = ChangeRow(change)
             if change.kind != .ended {
                 written[row.transactionID] = WrittenObject(version: change.call.version, json: row.call)
             }
