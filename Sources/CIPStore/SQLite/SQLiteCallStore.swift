@@ -20,9 +20,10 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         self.database = database
         self.servingLock = servingLock
         self.writes = SQLiteWriteGroup(database: database)
-        let (live, bell) = (self.live, changeBell)
+        let (live, bell, checkpoints) = (self.live, changeBell, writes.checkpoints)
         // On the writer queue, so the index can neither miss nor repeat a commit.
         try await database.write { db in
+            checkpoints.install(on: db)
             let rows = SQLiteCallRows(db: db)
             let records = try rows.calls("SELECT \(CallColumns.names) FROM calls WHERE \(CallSQL.isLive)", [])
             let latest = try rows.bounds().latest

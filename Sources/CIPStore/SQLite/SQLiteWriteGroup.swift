@@ -13,6 +13,7 @@ import Synchronization
 /// answered with the fault.
 final class SQLiteWriteGroup: Sendable {
     private let database: SQLiteDatabase
+    let checkpoints = WALCheckpoints()
     private let queue = Mutex<Queue>(Queue())
     /// How many groups commit in one visit to the writer queue before other writes (purges, the
     /// catalog) get their turn.
@@ -52,7 +53,7 @@ final class SQLiteWriteGroup: Sendable {
                     return queue.waiting
                 }
                 guard !group.isEmpty else { return }
-                let deferred = self.commit(group, db)
+                let deferred = self.checkpoints.afterGroup(db) { self.commit(group, db) }
                 if !deferred.isEmpty { self.queue.withLock { $0.waiting.insert(contentsOf: deferred, at: 0) } }
             }
             self.visitWriter()
