@@ -23,6 +23,10 @@ public final class SQLiteDatabase: CompletedCallStore, ChangeLogStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets the writer to NORMAL once it is in WAL mode, after `prepareDatabase`: in WAL mode
+        // that syncs only at checkpoints, and a commit acknowledged since the last one could be lost
+        // on power loss. The writer commits every acknowledged write: FULL again.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.path = path
         self.logger = logger
     }
