@@ -162,8 +162,9 @@ struct SQLiteLiveCallsTests {
         #expect(try await second.serve().liveCallCount() == 0)
     }
 
-    /// The WAL stays short while writes never pause: the writer's own checkpoints copy it back and let
-    /// it start over (4 MB at most here). A passive checkpointer on another connection, tried instead,
+    /// The WAL stays short while writes never pause: the writer's own checkpoints (`WALCheckpoints`,
+    /// after each group's answers) copy it back and let it start over (4 MB at most here; 70 MB when
+    /// the checkpoint after a group never runs). A passive checkpointer on another connection, tried instead,
     /// never let a writer that is always busy start it over: 48 MB in 30 rounds of this test, 1.85 GB
     /// in a crash campaign, whose restarts after `kill -9` took 0.36 s instead of 0.06 s.
     @Test func theWALStaysShortWhileWritesNeverPause() async throws {
