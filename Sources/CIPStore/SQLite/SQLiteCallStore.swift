@@ -90,6 +90,11 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         // The record is rebuilt from the call's object before the write starts, off the writer
         // queue that every write waits for; inside, it is used if the index still holds that object.
         let before = live.call(selector, in: scope).map { call in (call, call.record()) }
+        if let record = before?.1,
+            let unchanged = CallWrite.unchanged(record, selectedBy: selector, in: scope, by: update)
+        {
+            return unchanged
+        }
         return try await commit { rows in
             // On the writer queue the index holds every committed write, so it is as good as a read;
             // but not yet the writes of this one's group, which must commit before it can read the call.
