@@ -92,7 +92,7 @@ struct CallWrite: Sendable {
     /// Such a PUT is answered from the index, without waiting for the writer: the index holds every
     /// acknowledged write, so `record` is a state the call had while the request ran, and answering
     /// the no-op there orders it before any write not yet acknowledged. A failed `If-Match`, or any
-    /// change, goes the write's way. DECISIONS.md, "A PUT that changes nothing".
+    /// change, goes the write's way. DECISIONS.md, "Calls and updates".
     static func unchanged(
         _ record: CallRecord, selectedBy selector: CallSelector, in scope: CallScope, by update: CallUpdate
     ) -> CallRecord? {
