@@ -20,6 +20,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let follower: LiveCallFollower
     public let changeBell = ChangeBell()
     private let barrier: ReadBarrier
+    let callGates = CallGates()
     /// How long a read waits for this node's memory to catch up before it is answered as an outage.
     static let readDeadline = Duration.seconds(10)
 
@@ -145,7 +146,12 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         -> CallRecord
     {
         let (sql, values) = CallSQL.selected(.postgres, selector, in: scope)
-        return try await commit { rows in
+        // A call named only by external id is keyed by its network and that id (a space keeps the key
+        // apart from every transaction id).
+        let gate =
+            selector.transactionID
+            ?? "\(scope.organization.networkID) \(selector.externalUniqueID ?? "")"
+        return try await commit(gatedBy: gate) { rows in
             // Take the call's lock before reading it; a call named only by external id is found
             // first, then read again under the lock (it may have changed before).
             var transactionID = selector.transactionID
@@ -224,15 +230,26 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     /// Runs `decide` and writes what it returns in one transaction; once it commits with changes,
-    /// this node's sequencer is woken to number them.
+    /// this node's sequencer is woken to number them. With `gate` (a call's key), the transaction
+    /// waits for this node's other writes of that key (`CallGates`).
     private func commit<T: Sendable>(
+        gatedBy gate: String? = nil,
         _ decide: @escaping @Sendable (PostgresCallRows) async throws -> (T, CallWrite, Timestamp)
     ) async throws -> T {
-        let (result, changed) = try await database.transaction { connection, logger in
-            let rows = PostgresCallRows(connection: connection, logger: logger)
-            let (result, write, committedAt) = try await decide(rows)
-            if !write.isEmpty { try await rows.apply(write, committedAt: committedAt) }
-            return (result, !write.changes.isEmpty)
+        let database = self.database
+        let transaction: @Sendable () async throws -> (T, Bool) = {
+            try await database.transaction { connection, logger in
+                let rows = PostgresCallRows(connection: connection, logger: logger)
+                let (result, write, committedAt) = try await decide(rows)
+                if !write.isEmpty { try await rows.apply(write, committedAt: committedAt) }
+                return (result, !write.changes.isEmpty)
+            }
+        }
+        let (result, changed): (T, Bool)
+        if let gate {
+            (result, changed) = try await callGates.run(gate, transaction)
+        } else {
+            (result, changed) = try await transaction()
         }
         // Acknowledged once numbered: a read through any node then finds it (`ReadBarrier`).
         try await sequencer.numbered(afterChanges: changed)

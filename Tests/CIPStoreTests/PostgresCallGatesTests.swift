@@ -1,0 +1,109 @@
+import CIPDomain
+import CIPTestSupport
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+@testable import CIPStore
+
+/// A burst of writes to one call on a PostgreSQL node queues in memory (`CallGates`), not in the
+/// database's lock queue where each waiter would hold one of the pool's connections.
+@Suite("PostgreSQL: one call's writes wait in memory, not on connections")
+struct PostgresCallGatesTests {
+    @Test(.enabled(if: StoreBackend.postgresURL != nil))
+    func aBurstOfPUTsOnOneCallNeverHasTwoConnectionsWaitingForItsLock() async throws {
+        let url = try await StoreBackend.freshPostgresDatabase()
+        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let store = PostgresCallStore(database: database, readsFromMemory: true)
+        store.runUntilReleased()
+        try await store.migrate()
+        let world = try await Fixture.make(in: store)
+        _ = try await store.apply([world.bridged("HOT", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
+        let scope = world.scope(.network, world.networkA.id)
+        let name = String(url.split(separator: "/").last ?? "")
+
+        // Sessions of the store's database waiting for a lock, sampled while the burst runs.
+        let mostWaiting = Mutex(0)
+        let burstDone = Atomic<Bool>(false)
+        let watcher = Task {
+            while !burstDone.load(ordering: .relaxed) {
+                let rows = try await database.client.query(
+                    """
+                    SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = \(name) AND wait_event_type = 'Lock'
+                    """, logger: Logger(label: "test"))
+                for try await count in rows.decode(Int64.self) {
+                    mostWaiting.withLock { $0 = max($0, Int(count)) }
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let count = 100
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let write = CustomDataWrite(
+                        name: "n\(index)", entry: CustomDataEntry(value: .string("v"), source: publicAPISource))
+                    _ = try await store.updateCall(
+                        CallSelector(transactionID: "HOT", externalUniqueID: nil), in: scope,
+                        CallUpdate(externalUniqueID: nil, customData: [write]))
+                }
+            }
+            try await group.waitForAll()
+        }
+        burstDone.store(true, ordering: .relaxed)
+        try await watcher.value
+
+        #expect(mostWaiting.withLock { $0 } == 0, "PUTs of one call waited for its lock on connections of their own")
+        #expect(store.callGates.taken == 0)
+        let call = try #require(
+            try await store.currentCalls(
+                CallQuery(scope: scope, transactionID: "HOT", externalUniqueID: nil, phonePair: nil)
+            ).first)
+        #expect(call.version == Int64(1 + count))
+    }
+
+    @Test func writesOfOneKeyRunOneAtATimeAndOtherKeysRunBeside() async throws {
+        let gates = CallGates()
+        let tally = Tally()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<60 {
+                let key = index % 3 == 0 ? "other\(index)" : "hot"
+                group.addTask {
+                    try await gates.run(key) {
+                        tally.enter(key)
+                        try await Task.sleep(for: .milliseconds(2))
+                        tally.leave(key)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(tally.most("hot") == 1)
+        #expect(tally.entries("hot") == 40)
+        #expect(gates.taken == 0)
+    }
+}
+
+/// How many runs of each key were inside at once, at most, and how many entered.
+private final class Tally: Sendable {
+    private struct Counts {
+        var inside: [String: Int] = [:]
+        var most: [String: Int] = [:]
+        var entries: [String: Int] = [:]
+    }
+    private let counts = Mutex(Counts())
+
+    func enter(_ key: String) {
+        counts.withLock {
+            $0.inside[key, default: 0] += 1
+            $0.entries[key, default: 0] += 1
+            $0.most[key] = max($0.most[key, default: 0], $0.inside[key, default: 0])
+        }
+    }
+
+    func leave(_ key: String) { counts.withLock { $0.inside[key, default: 0] -= 1 } }
+    func most(_ key: String) -> Int { counts.withLock { $0.most[key, default: 0] } }
+    func entries(_ key: String) -> Int { counts.withLock { $0.entries[key, default: 0] } }
+}
