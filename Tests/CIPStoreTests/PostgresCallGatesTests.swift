@@ -23,7 +23,8 @@ struct PostgresCallGatesTests {
         let scope = world.scope(.network, world.networkA.id)
         let name = String(url.split(separator: "/").last ?? "")
 
-        // Sessions of the store's database waiting for a lock, sampled while the burst runs.
+        // Sessions of the store's database waiting for a call's lock (`PostgresCallRows.lock`, keyed
+        // 7391002; the sequencer's own lock is another), sampled while the burst runs.
         let mostWaiting = Mutex(0)
         let burstDone = Atomic<Bool>(false)
         let watcher = Task {
@@ -31,7 +32,7 @@ struct PostgresCallGatesTests {
                 let rows = try await database.client.query(
                     """
                     SELECT count(*) FROM pg_stat_activity
-                    WHERE datname = \(name) AND wait_event_type = 'Lock'
+                    WHERE datname = \(name) AND wait_event_type = 'Lock' AND query LIKE '%7391002%'
                     """, logger: Logger(label: "test"))
                 for try await count in rows.decode(Int64.self) {
                     mostWaiting.withLock { $0 = max($0, Int(count)) }
