@@ -87,21 +87,28 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         -> CallRecord
     {
         let live = self.live
-        // The record is rebuilt from the call's object before the write starts, off the writer
+        // The update is worked out from the call's object before the write starts, off the writer
         // queue that every write waits for; inside, it is used if the index still holds that object.
-        let before = live.call(selector, in: scope).map { call in (call, call.record()) }
-        if let record = before?.1,
-            let unchanged = CallWrite.unchanged(record, selectedBy: selector, in: scope, by: update)
-        {
-            return unchanged
+        let prepared = live.call(selector, in: scope).flatMap { call -> PreparedUpdate? in
+            guard let record = call.record(), selector.matches(record, in: scope),
+                let (updated, write) = try? CallWrite.update(record, with: update)
+            else { return nil }
+            return PreparedUpdate(call: call, updated: updated, write: write)
         }
+        // A PUT that changes nothing (a retry, a value set again; SPEC 2.4) is answered here: the index
+        // holds every acknowledged write, so the call read there is a state it had while the request
+        // ran, and answering the no-op at that point orders it before any write not yet acknowledged.
+        // A failed `If-Match` is checked again on the writer. DECISIONS.md, "Calls and updates".
+        if let prepared, prepared.write == nil { return prepared.updated }
         return try await commit { rows in
             // On the writer queue the index holds every committed write, so it is as good as a read;
             // but not yet the writes of this one's group, which must commit before it can read the call.
             guard let call = live.call(selector, in: scope) else { throw DomainError.notFound }
             if rows.group?.written.contains(call.transactionID) == true { throw GroupConflict() }
-            let rebuilt = before.flatMap { $0.0 === call ? $0.1 : nil } ?? call.record()
-            guard let record = try rebuilt ?? rows.calls([call.transactionID])[call.transactionID],
+            if let prepared, prepared.call === call, let write = prepared.write {
+                return (prepared.updated, write, Timestamp.now())
+            }
+            guard let record = try call.record() ?? rows.calls([call.transactionID])[call.transactionID],
                 selector.matches(record, in: scope)
             else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
@@ -176,4 +183,11 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             }
         }
     }
+}
+
+/// A PUT's update worked out off the writer queue, from the call object the index held then.
+private struct PreparedUpdate: Sendable {
+    let call: LiveCall
+    let updated: CallRecord
+    let write: CallWrite?
 }

@@ -88,20 +88,6 @@ struct CallWrite: Sendable {
         return (updated, CallWrite(upserts: [updated], stored: [record], changes: [change]))
     }
 
-    /// `record`, when `update` would change nothing on it: a retry, or a value set again (SPEC 2.4).
-    /// Such a PUT is answered from the index, without waiting for the writer: the index holds every
-    /// acknowledged write, so `record` is a state the call had while the request ran, and answering
-    /// the no-op there orders it before any write not yet acknowledged. A failed `If-Match`, or any
-    /// change, goes the write's way. DECISIONS.md, "Calls and updates".
-    static func unchanged(
-        _ record: CallRecord, selectedBy selector: CallSelector, in scope: CallScope, by update: CallUpdate
-    ) -> CallRecord? {
-        guard selector.matches(record, in: scope), let (same, write) = try? Self.update(record, with: update),
-            write == nil
-        else { return nil }
-        return same
-    }
-
     /// The write that carries an advertiser's rename onto its live `calls` (see `AdvertiserRename`):
     /// each call it touches gets a new version and a `call_updated` change.
     static func rename(_ rename: AdvertiserRename, of calls: [CallRecord]) -> CallWrite {
