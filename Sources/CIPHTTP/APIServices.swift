@@ -31,7 +31,7 @@ public struct APIServices: Sendable {
     /// Catalog refreshes run one at a time: a refresh that finds nothing new must not answer while
     /// another one is still carrying a rename onto the live calls (an admin `PATCH` answered before
     /// its rename shows, when the background refresher noticed it first).
-    private let catalogRefreshes = SerialGate()
+    private let catalogRefreshes = SerialGates()
     let rateLimiter: RateLimiter?
     public let metrics: ServiceMetrics
     /// The node's change streams: a service that must run for `/stream` to answer, and must stop
@@ -65,7 +65,7 @@ extension APIServices {
     /// live calls (as changes of those calls, so streams see them). Every node does this when it
     /// notices a rename; the second time changes nothing, so nodes need not agree on who does it.
     public func refreshCatalog() async throws {
-        try await catalogRefreshes.run {
+        try await catalogRefreshes.run("catalog") {
             for rename in try await catalog.refresh() {
                 _ = try await store.followRename(rename)
                 catalog.followed(rename)

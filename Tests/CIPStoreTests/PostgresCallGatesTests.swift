@@ -7,7 +7,7 @@ import Testing
 
 @testable import CIPStore
 
-/// A burst of writes to one call on a PostgreSQL node queues in memory (`CallGates`), not in the
+/// A burst of writes to one call on a PostgreSQL node queues in memory (`PostgresCallStore.callGates`), not in the
 /// database's lock queue where each waiter would hold one of the pool's connections.
 @Suite("PostgreSQL: one call's writes wait in memory, not on connections")
 struct PostgresCallGatesTests {
@@ -64,47 +64,4 @@ struct PostgresCallGatesTests {
             ).first)
         #expect(call.version == Int64(1 + count))
     }
-
-    @Test func writesOfOneKeyRunOneAtATimeAndOtherKeysRunBeside() async throws {
-        let gates = CallGates()
-        let tally = Tally()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<60 {
-                let key = index % 3 == 0 ? "other\(index)" : "hot"
-                group.addTask {
-                    try await gates.run(key) {
-                        tally.enter(key)
-                        try await Task.sleep(for: .milliseconds(2))
-                        tally.leave(key)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        #expect(tally.most("hot") == 1)
-        #expect(tally.entries("hot") == 40)
-        #expect(gates.taken == 0)
-    }
-}
-
-/// How many runs of each key were inside at once, at most, and how many entered.
-private final class Tally: Sendable {
-    private struct Counts {
-        var inside: [String: Int] = [:]
-        var most: [String: Int] = [:]
-        var entries: [String: Int] = [:]
-    }
-    private let counts = Mutex(Counts())
-
-    func enter(_ key: String) {
-        counts.withLock {
-            $0.inside[key, default: 0] += 1
-            $0.entries[key, default: 0] += 1
-            $0.most[key] = max($0.most[key, default: 0], $0.inside[key, default: 0])
-        }
-    }
-
-    func leave(_ key: String) { counts.withLock { $0.inside[key, default: 0] -= 1 } }
-    func most(_ key: String) -> Int { counts.withLock { $0.most[key, default: 0] } }
-    func entries(_ key: String) -> Int { counts.withLock { $0.entries[key, default: 0] } }
 }

@@ -20,7 +20,12 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let follower: LiveCallFollower
     public let changeBell = ChangeBell()
     private let barrier: ReadBarrier
-    let callGates = CallGates()
+    /// One write per call at a time on this node waits for a pooled connection. Concurrent PUTs of
+    /// one call queue for its row lock in the database; each would hold one of the pool's connections
+    /// while it waits, so a burst on one hot call (or a hostile client's) could take every
+    /// connection, and every other request would wait for one until its deadline and be answered
+    /// 503. Here they wait in memory instead, and the call holds at most one connection of this node.
+    let callGates = SerialGates()
     /// How long a read waits for this node's memory to catch up before it is answered as an outage.
     static let readDeadline = Duration.seconds(10)
 
@@ -231,7 +236,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     /// Runs `decide` and writes what it returns in one transaction; once it commits with changes,
     /// this node's sequencer is woken to number them. With `gate` (a call's key), the transaction
-    /// waits for this node's other writes of that key (`CallGates`).
+    /// waits for this node's other writes of that key (`callGates`).
     private func commit<T: Sendable>(
         gatedBy gate: String? = nil,
         _ decide: @escaping @Sendable (PostgresCallRows) async throws -> (T, CallWrite, Timestamp)

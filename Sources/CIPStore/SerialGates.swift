@@ -1,13 +1,10 @@
 import Synchronization
 
-/// Lets one write per call at a time on this node wait for a pooled connection, in arrival order.
-///
-/// Concurrent PUTs of one call queue for its row lock in the database; each would hold one of the
-/// pool's connections while it waits, so a burst on one hot call (or a hostile client's) could take
-/// every connection, and every other request would wait for one until its deadline and be answered
-/// 503. Here they wait in memory instead, and the call holds at most one connection of this node.
-final class CallGates: Sendable {
-    /// A key is present while a write of it runs; its waiters enter one by one.
+/// Runs async work one at a time per key, in arrival order: a caller waits in memory, as a suspended
+/// task, for the work of its key in progress (and the callers before it) to end. Work of other keys
+/// runs beside it.
+public final class SerialGates: Sendable {
+    /// A key is present while work of it runs; its waiters enter one by one.
     private struct Queue {
         var waiting: [CheckedContinuation<Void, Never>] = []
         var next = 0
@@ -15,7 +12,9 @@ final class CallGates: Sendable {
 
     private let queues = Mutex<[String: Queue]>([:])
 
-    func run<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    public init() {}
+
+    public func run<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         await withCheckedContinuation { continuation in
             let enters = queues.withLock { queues -> Bool in
                 guard queues[key] != nil else {
@@ -48,6 +47,6 @@ final class CallGates: Sendable {
         return try await body()
     }
 
-    /// Keys with a write running, for tests.
-    var taken: Int { queues.withLock { $0.count } }
+    /// Keys with work running, for tests.
+    public var taken: Int { queues.withLock { $0.count } }
 }
