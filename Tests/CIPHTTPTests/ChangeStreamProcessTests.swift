@@ -118,7 +118,9 @@ struct ChangeStreamProcessTests {
         defer { bystander.close() }
         _ = try await bystander.expect("snapshot")
         let pid = server.process.processIdentifier
+        let began = ContinuousClock.now
         try await flood(30_000) {}
+        let warmedUp = ContinuousClock.now
 
         let slow = try RawConnection(port: server.port)
         slow.send(
@@ -128,6 +130,7 @@ struct ChangeStreamProcessTests {
         let start = Self.residentBytes(pid)
         var peak = start
         try await flood(100_000) { peak = max(peak, Self.residentBytes(pid)) }
+        let flooded = ContinuousClock.now
         let latest = Int64(calls + step * calls)
 
         // The server ends the stream; the client finally reads what reached it.
@@ -168,6 +171,9 @@ struct ChangeStreamProcessTests {
             }
             expected += 1
         }
+        print(
+            "overflow (\(backend)): warm-up flood \(warmedUp - began), 100,000-change flood \(flooded - warmedUp), "
+                + "from then to the end \(ContinuousClock.now - flooded)")
     }
 
     /// SIGTERM ends open streams cleanly (the client sees the end of the response, not an error)

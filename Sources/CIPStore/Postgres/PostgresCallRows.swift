@@ -31,10 +31,12 @@ struct PostgresCallRows {
         try await connection.rows(sql, values, logger).map(CallColumns.decode)
     }
 
-    /// The remembered events of the calls among `transactionIDs`.
-    func seenEvents(_ transactionIDs: [String]) async throws -> Set<EventIdentity> {
+    /// Which of `events` are remembered: looked up by the table's key, not by reading every event of
+    /// their calls (a long call's feed would read its whole history with each batch).
+    func seenEvents(among events: [EventIdentity]) async throws -> Set<EventIdentity> {
+        guard !events.isEmpty else { return [] }
         var seen: Set<EventIdentity> = []
-        for try await identity in try await connection.execute(SeenEvents(ids: transactionIDs), logger: logger) {
+        for try await identity in try await connection.execute(SeenEvents(events: events), logger: logger) {
             seen.insert(identity)
         }
         return seen
@@ -197,10 +199,22 @@ private struct CallsByID: TransactionIDListStatement {
     func decodeRow(_ row: PostgresRow) throws -> CallRecord { try CallColumns.decode(row.makeRandomAccess()) }
 }
 
-private struct SeenEvents: TransactionIDListStatement {
+private struct SeenEvents: PostgresPreparedStatement {
     typealias Row = EventIdentity
-    static let sql = "SELECT transaction_id, event, occurred_at FROM call_events WHERE transaction_id = ANY($1::text[])"
-    let ids: [String]
+    static let sql = """
+        SELECT transaction_id, event, occurred_at FROM call_events
+        JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS asked(transaction_id, event, occurred_at)
+        USING (transaction_id, event, occurred_at)
+        """
+    let events: [EventIdentity]
+
+    func makeBindings() throws -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(events.map(\.transactionID))
+        binds.append(events.map(\.kind.rawValue))
+        binds.append(events.map(\.occurredAt.milliseconds))
+        return binds
+    }
 
     func decodeRow(_ row: PostgresRow) throws -> EventIdentity {
         let cells = row.makeRandomAccess()

@@ -138,7 +138,8 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
                 let stored = try await rows.calls(ids)
                 let (parsed, events) = try CallWrite.parse(calls: stored, parse)
                 let (outcomes, write) = CallWrite.fold(
-                    events, calls: stored, seen: try await rows.seenEvents(ids), receivedAt: receivedAt,
+                    events, calls: stored, seen: try await rows.seenEvents(among: events.map(\.identity)),
+                    receivedAt: receivedAt,
                     preCall: try await rows.preCallCandidates(for: events, now: receivedAt))
                 return ((parsed, outcomes), write, receivedAt)
             }

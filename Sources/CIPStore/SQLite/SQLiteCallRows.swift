@@ -36,15 +36,18 @@ struct SQLiteCallRows {
         return calls
     }
 
-    /// The remembered events of the calls among `transactionIDs`.
-    func seenEvents(_ transactionIDs: [String]) throws -> Set<EventIdentity> {
+    /// Which of `events` are remembered: looked up one by one by the table's key, not by reading every
+    /// event of their calls (a long call's feed would read its whole history with each batch).
+    func seenEvents(among events: [EventIdentity]) throws -> Set<EventIdentity> {
+        guard !events.isEmpty else { return [] }
         let statement = try db.cachedStatement(
             sql: """
-                SELECT transaction_id, event, occurred_at FROM call_events
-                WHERE transaction_id IN (SELECT value FROM json_each(?))
+                SELECT transaction_id, event, occurred_at FROM json_each(?) AS asked
+                JOIN call_events ON transaction_id = json_extract(asked.value, '$[0]')
+                    AND event = json_extract(asked.value, '$[1]') AND occurred_at = json_extract(asked.value, '$[2]')
                 """)
         var seen: Set<EventIdentity> = []
-        let cursor = try Row.fetchCursor(statement, arguments: [Self.jsonList(transactionIDs)])
+        let cursor = try Row.fetchCursor(statement, arguments: [Self.jsonIdentities(events)])
         while let row = try cursor.next() {
             let kindText = try row.requiredText("event")
             guard let kind = CallEventKind(rawValue: kindText) else { throw StoredRowError.invalid("event", kindText) }
@@ -195,6 +198,17 @@ struct SQLiteCallRows {
     private static func jsonList(_ texts: [String]) -> String {
         var writer = JSONWriter()
         writer.value(.array(texts.map(JSONValue.string)))
+        return writer.text
+    }
+
+    /// `[[transaction id, event, occurred at], ...]`
+    private static func jsonIdentities(_ events: [EventIdentity]) -> String {
+        var writer = JSONWriter()
+        writer.value(
+            .array(
+                events.map {
+                    .array([.string($0.transactionID), .string($0.kind.rawValue), .integer($0.occurredAt.milliseconds)])
+                }))
         return writer.text
     }
 }

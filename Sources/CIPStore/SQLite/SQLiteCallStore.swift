@@ -74,7 +74,8 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
                 let stored = try rows.calls(ids)
                 let (parsed, events) = try CallWrite.parse(calls: stored, parse)
                 let (outcomes, write) = CallWrite.fold(
-                    events, calls: stored, seen: try rows.seenEvents(ids), receivedAt: receivedAt,
+                    events, calls: stored, seen: try rows.seenEvents(among: events.map(\.identity)),
+                    receivedAt: receivedAt,
                     preCall: try rows.preCallCandidates(for: events, now: receivedAt))
                 return ((parsed, outcomes), write, receivedAt)
             }
