@@ -164,7 +164,16 @@ struct ChangeStreamProcessTests {
         defer { resumed.close() }
         var expected = lastID + 1
         while expected <= latest {
-            let event = try await resumed.next(within: .seconds(30))
+            guard let event = try? await resumed.next(within: .seconds(30)) else {
+                let metrics = try await HTTP.text("\(server.baseURL)/metrics")
+                Issue.record(
+                    """
+                    no event for 30 s after \(expected - 1) of \(latest) (connection: \(resumed.outcome ?? "open"); \
+                    overflows: \(MetricsTests.value(metrics, "cip_stream_overflows_total") ?? -1), \
+                    streams open: \(MetricsTests.value(metrics, "cip_streams_open") ?? -1))
+                    """)
+                break
+            }
             guard event.id == String(expected) else {
                 Issue.record("after \(expected - 1) came \(event.event) \(event.id ?? "without id")")
                 break
