@@ -7,8 +7,9 @@ import Testing
 
 @testable import CIPStore
 
-/// A burst of writes to one call on a PostgreSQL node queues in memory (`PostgresCallStore.callGates`), not in the
-/// database's lock queue where each waiter would hold one of the pool's connections.
+/// A burst of writes to one call on a PostgreSQL node queues in memory
+/// (`PostgresCallStore.callGates`), not in the database's lock queue where each waiter would hold
+/// one of the pool's connections.
 @Suite("PostgreSQL: one call's writes wait in memory, not on connections")
 struct PostgresCallGatesTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
