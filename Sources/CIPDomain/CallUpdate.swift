@@ -22,12 +22,27 @@ public struct CallUpdate: Sendable, Hashable {
         self.precondition = precondition
     }
 
-    /// The record after the update; the store enforces the external id's uniqueness.
-    public func applied(to record: CallRecord) -> CallRecord {
+    /// The live call after the update (one version more if it changed anything) and the parts of the
+    /// call object it changed, as `CallChange.between` names and orders them; the store enforces the
+    /// external id's uniqueness. An update can change only the external id and the fields it names,
+    /// so only those are compared: the whole comparison hashes every attribute and field name, and
+    /// every PUT ran it twice. A call that is not live is left as it is.
+    public func applied(to record: CallRecord) -> (record: CallRecord, changed: [String]) {
+        guard record.isLive, record.wasBridged else { return (record, []) }
         var updated = record
-        if let externalUniqueID { updated.externalUniqueID = externalUniqueID }
+        var changed: [String] = []
+        if let externalUniqueID, externalUniqueID != record.externalUniqueID {
+            updated.externalUniqueID = externalUniqueID
+            changed.append("external_unique_id")
+        }
         updated.merge(customData)
-        return updated.versioned(after: record)
+        var names = customData.map(\.name)
+        if names.count > 1 { names = Set(names).sorted() }
+        for name in names where updated.customData[name] != record.customData[name] {
+            changed.append("custom_data.\(name)")
+        }
+        if !changed.isEmpty { updated.version = record.version + 1 }
+        return (updated, changed)
     }
 }
 

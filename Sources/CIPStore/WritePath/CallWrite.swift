@@ -83,8 +83,9 @@ struct CallWrite: Sendable {
         if let precondition = update.precondition, !precondition.allows(record) {
             throw DomainError.preconditionFailed(etag: record.etag)
         }
-        let updated = update.applied(to: record)
-        guard let change = CallChange.made(from: record, to: updated) else { return (record, nil) }
+        let (updated, changed) = update.applied(to: record)
+        guard !changed.isEmpty else { return (record, nil) }
+        let change = CallChange(kind: .updated, changed: changed, call: updated)
         return (updated, CallWrite(upserts: [updated], stored: [record], changes: [change]))
     }
 
