@@ -199,7 +199,9 @@ private struct CallsByID: TransactionIDListStatement {
     func decodeRow(_ row: PostgresRow) throws -> CallRecord { try CallColumns.decode(row.makeRandomAccess()) }
 }
 
-private struct SeenEvents: PostgresPreparedStatement {
+/// `seenEvents`' statement: each asked event found by the remembered events' key
+/// (`DuplicateCheckPlanTests` checks its plan).
+struct SeenEvents: PostgresPreparedStatement {
     typealias Row = EventIdentity
     static let sql = """
         SELECT transaction_id, event, occurred_at FROM call_events

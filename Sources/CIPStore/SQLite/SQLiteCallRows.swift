@@ -36,16 +36,19 @@ struct SQLiteCallRows {
         return calls
     }
 
+    /// `seenEvents`' statement, over a JSON list of `[transaction id, event, time]`
+    /// (`DuplicateCheckPlanTests` checks its plan).
+    static let seenEventsSQL = """
+        SELECT transaction_id, event, occurred_at FROM json_each(?) AS asked
+        JOIN call_events ON transaction_id = json_extract(asked.value, '$[0]')
+            AND event = json_extract(asked.value, '$[1]') AND occurred_at = json_extract(asked.value, '$[2]')
+        """
+
     /// Which of `events` are remembered: looked up one by one by the table's key, not by reading every
     /// event of their calls (a long call's feed would read its whole history with each batch).
     func seenEvents(among events: [EventIdentity]) throws -> Set<EventIdentity> {
         guard !events.isEmpty else { return [] }
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT transaction_id, event, occurred_at FROM json_each(?) AS asked
-                JOIN call_events ON transaction_id = json_extract(asked.value, '$[0]')
-                    AND event = json_extract(asked.value, '$[1]') AND occurred_at = json_extract(asked.value, '$[2]')
-                """)
+        let statement = try db.cachedStatement(sql: Self.seenEventsSQL)
         var seen: Set<EventIdentity> = []
         let cursor = try Row.fetchCursor(statement, arguments: [Self.jsonIdentities(events)])
         while let row = try cursor.next() {
