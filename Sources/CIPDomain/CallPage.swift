@@ -49,6 +49,9 @@ public struct CallListing: Sendable {
     /// The listing of `listed` (already in order and after the page's start), cut at the page's
     /// limit; `position`, `version` and `object` read each listed call's place, version and call
     /// object (closures rather than a whole `CallRecord`, whose copy costs a retain per field).
+    /// Inlinable, so that a store's call to it is specialized for its own type: unspecialized, every
+    /// GET looked up the generic metadata of its arrays and closures at run time.
+    @inlinable
     public init<Listed>(
         _ listed: [Listed], page: CallPage, position: (Listed) -> CallPosition, version: (Listed) -> Int64,
         object: (Listed) -> CallObjectJSON
@@ -70,6 +73,7 @@ public struct CallListing: Sendable {
 /// SPEC 2.7's ETag of a list: the same calls at the same versions, in the same order and with the
 /// same next page, give the same tag on every node; any change gives another (FNV-1a, 64 bits).
 public enum ListETag {
+    @inlinable
     public static func of<Listed>(
         _ listed: [Listed], transactionID: (Listed) -> String, version: (Listed) -> Int64, next: CallPosition?
     ) -> String {
@@ -91,14 +95,17 @@ public enum ListETag {
 
 /// FNV-1a over text, for tags that must be the same on every node and every run.
 public struct Fingerprint: Sendable {
-    private var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    @usableFromInline var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
+    @inlinable
     public init() {}
 
+    @inlinable
     public mutating func add(_ text: String) {
         add(bytes: text.utf8)
     }
 
+    @inlinable
     public mutating func add(bytes: some Sequence<UInt8>) {
         for byte in bytes {
             value ^= UInt64(byte)

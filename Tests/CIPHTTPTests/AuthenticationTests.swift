@@ -1,6 +1,7 @@
 import CIPDomain
 import CIPTestSupport
 import Foundation
+import HTTPTypes
 import Testing
 
 @Suite("Authentication and access (SPEC 2.1)")
@@ -23,6 +24,20 @@ struct AuthenticationTests {
             let reply = try await api.update(api.networkA + "&transaction_id=T1", body, token: nil)
             #expect(reply.status == 200)
             #expect(reply.json["current_call"]?["external_unique_id"]?.stringValue == "x1")
+        }
+    }
+
+    /// `Authorization` is one field (RFC 9110 11.6.2): sent twice, even with the same good token, the
+    /// values are read joined, as HTTP joins repeated fields, and that is no token.
+    @Test func twoAuthorizationFieldsAreNoToken() async throws {
+        try await withAPI(backend: .sqlite) { (api: APITester) async throws in
+            let good = api.world.tokens.networkA
+            var twice = HTTPFields()
+            twice.append(HTTPField(name: .authorization, value: good))
+            twice.append(HTTPField(name: .authorization, value: good))
+            let path = "\(base)/calls_in_progress/current_calls.json?\(api.networkA)"
+            #expect(try await api.request(.get, path, headers: twice).status == 401)
+            #expect(try await api.request(.get, path, token: good).status == 200)
         }
     }
 
