@@ -81,12 +81,12 @@ public enum ListETag {
         for call in listed {
             hash.add(transactionID(call))
             hash.add(".")
-            hash.add(String(version(call)))
+            hash.add(decimal: version(call))
             hash.add(";")
         }
         if let next {
             hash.add("next:")
-            hash.add(String(next.transferStart.milliseconds))
+            hash.add(decimal: next.transferStart.milliseconds)
             hash.add(next.transactionID)
         }
         return "\"l\(listed.count)-\(hash.hex)\""
@@ -107,14 +107,39 @@ public struct Fingerprint: Sendable {
 
     @inlinable
     public mutating func add(bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            value ^= UInt64(byte)
-            value = value &* 0x100_0000_01b3
+        for byte in bytes { add(byte: byte) }
+    }
+
+    /// The same bytes as `add(String(number))`, without making the string.
+    @inlinable
+    public mutating func add(decimal number: Int64) {
+        if number < 0 { add(byte: UInt8(ascii: "-")) }
+        var rest = number.magnitude
+        var divisor: UInt64 = 1
+        while rest / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            add(byte: UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
         }
     }
 
+    @inlinable
+    mutating func add(byte: UInt8) {
+        value ^= UInt64(byte)
+        value = value &* 0x100_0000_01b3
+    }
+
+    /// Sixteen lowercase hex digits.
     public var hex: String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(
+            unsafeUninitializedCapacity: 16,
+            initializingUTF8With: { buffer in
+                for index in 0..<16 {
+                    let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(index))) & 0x0F
+                    buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                }
+                return 16
+            })
     }
 }

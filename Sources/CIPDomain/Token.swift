@@ -50,27 +50,33 @@ public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
         self.hex = hex
     }
 
+    /// Every API request hashes its token: the digest is written straight into the string's storage.
     public init(of token: String) {
         var token = token
         let digest = token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        self.hex = String(decoding: hex, as: UTF8.self)
+        hex = String(
+            unsafeUninitializedCapacity: 2 * SHA256.byteCount,
+            initializingUTF8With: { buffer in
+                var count = 0
+                for byte in digest {
+                    buffer[count] = Self.hexDigit(byte >> 4)
+                    buffer[count + 1] = Self.hexDigit(byte & 0x0F)
+                    count += 2
+                }
+                return count
+            })
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     /// Compares in time independent of where the hashes differ.
     public func constantTimeEquals(_ other: TokenHash) -> Bool {
-        let lhs = Array(hex.utf8)
-        let rhs = Array(other.hex.utf8)
-        guard lhs.count == rhs.count else { return false }
+        guard hex.utf8.count == other.hex.utf8.count else { return false }
         var difference: UInt8 = 0
-        for index in lhs.indices {
-            difference |= lhs[index] ^ rhs[index]
+        for (left, right) in zip(hex.utf8, other.hex.utf8) {
+            difference |= left ^ right
         }
         return difference == 0
     }

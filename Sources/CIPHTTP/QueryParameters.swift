@@ -6,18 +6,31 @@ import Hummingbird
 ///
 /// A name given twice keeps its first value, as before.
 struct QueryParameters: Sendable {
-    private var pairs: [(name: String, value: String)] = []
+    private struct Pair {
+        let name: String
+        let value: String
+    }
+
+    private var pairs: [Pair] = []
 
     init(_ request: Request) {
         self.init(query: request.uri.query ?? "")
     }
 
+    /// One pass over the bytes, `&` by `&` (every API request parses its query).
     init(query: String) {
-        for part in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let equals = part.firstIndex(of: UInt8(ascii: "="))
-            let name = Self.decode(part[part.startIndex..<(equals ?? part.endIndex)])
-            let value = equals.map { Self.decode(part[part.index(after: $0)...]) } ?? ""
-            pairs.append((name, value))
+        let bytes = query.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            if start < end {
+                let part = bytes[start..<end]
+                let equals = part.firstIndex(of: UInt8(ascii: "="))
+                let name = Self.decode(part[part.startIndex..<(equals ?? part.endIndex)])
+                let value = equals.map { Self.decode(part[part.index(after: $0)...]) } ?? ""
+                pairs.append(Pair(name: name, value: value))
+            }
+            start = end == bytes.endIndex ? end : bytes.index(after: end)
         }
     }
 
