@@ -14,9 +14,7 @@ import Testing
 @Suite("The feed's duplicate check looks up the batch's events by key")
 struct DuplicateCheckPlanTests {
     @Test func onSQLite() async throws {
-        let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
-        let database = try SQLiteDatabase(path: path)
-        try await database.migrate()
+        let database = try await StoreBackend.freshSQLiteDatabase()
         let asked = #"[["T1","call_bridged",1000],["T2","call_ended",2000]]"#
         let plan = try await database.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteCallRows.seenEventsSQL, arguments: [asked])
@@ -32,11 +30,7 @@ struct DuplicateCheckPlanTests {
     /// found by the key (an `Index Cond` on it), which is what the statement must allow.
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func onPostgreSQL() async throws {
-        let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let store = PostgresCallStore(database: database, readsFromMemory: true)
-        store.runUntilReleased()
-        try await store.migrate()
+        let database = try await StoreBackend.freshPostgresStore().database
         let logger = Logger(label: "test.postgres")
         let statement = SeenEvents(events: [
             EventIdentity(kind: .bridged, transactionID: "T1", occurredAt: Timestamp(milliseconds: 1000)),

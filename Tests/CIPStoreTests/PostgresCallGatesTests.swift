@@ -14,11 +14,7 @@ import Testing
 struct PostgresCallGatesTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func aBurstOfPUTsOnOneCallNeverHasTwoConnectionsWaitingForItsLock() async throws {
-        let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let store = PostgresCallStore(database: database, readsFromMemory: true)
-        store.runUntilReleased()
-        try await store.migrate()
+        let (url, database, store) = try await StoreBackend.freshPostgresStore()
         let world = try await Fixture.make(in: store)
         _ = try await store.apply([world.bridged("HOT", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
         let scope = world.scope(.network, world.networkA.id)

@@ -12,9 +12,7 @@ import Testing
 @Suite("SQLite: a PUT that changes nothing")
 struct SQLiteNoOpUpdateTests {
     @Test func isAnsweredWhileTheWriterIsBusyAndAChangeWaitsForIt() async throws {
-        let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
-        let database = try SQLiteDatabase(path: path)
-        try await database.migrate()
+        let database = try await StoreBackend.freshSQLiteDatabase()
         let store = try await database.serve()
         let world = try await Fixture.make(in: store)
         _ = try await store.apply([world.bridged("T1", at: 1_000)], receivedAt: Timestamp(milliseconds: 1))

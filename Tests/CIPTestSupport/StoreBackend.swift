@@ -21,22 +21,32 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
     /// A new empty store, migrated; SQLite in a fresh temporary folder, PostgreSQL in a fresh database.
     public func makeStore() async throws -> any ServingStore {
         switch self {
-        case .sqlite:
-            let database = try SQLiteDatabase(path: TemporaryFolder.make().appendingPathComponent("cip.sqlite").path)
-            try await database.migrate()
-            return try await database.serve()
-        case .postgres:
-            let url = try await Self.freshPostgresDatabase()
-            // Many tests share two cores and one server: waiting for a connection may take a while,
-            // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
-            let database = try PostgresDatabase(
-                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            let store = PostgresCallStore(database: database, readsFromMemory: true)
-            // The pool and the sequencer stop when the test lets go of the store.
-            store.runUntilReleased()
-            try await store.migrate()
-            return store
+        case .sqlite: return try await Self.freshSQLiteDatabase().serve()
+        case .postgres: return try await Self.freshPostgresStore().store
         }
+    }
+
+    /// A migrated SQLite database in a fresh temporary folder.
+    public static func freshSQLiteDatabase() async throws -> SQLiteDatabase {
+        let database = try SQLiteDatabase(path: TemporaryFolder.make().appendingPathComponent("cip.sqlite").path)
+        try await database.migrate()
+        return database
+    }
+
+    /// A PostgreSQL store on a fresh database, migrated and reading calls from memory, with the
+    /// database and its URL for tests that look at them directly.
+    public static func freshPostgresStore() async throws -> (
+        url: String, database: CIPStore.PostgresDatabase, store: PostgresCallStore
+    ) {
+        let url = try await freshPostgresDatabase()
+        // Many tests share two cores and one server: waiting for a connection may take a while,
+        // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
+        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let store = PostgresCallStore(database: database, readsFromMemory: true)
+        // The pool and the sequencer stop when the test lets go of the store.
+        store.runUntilReleased()
+        try await store.migrate()
+        return (url, database, store)
     }
 
     /// A URL of a new, empty database on the test server.
