@@ -82,3 +82,18 @@ extension JSONWriter {
         raw(object.bytes)
     }
 }
+
+/// A PUT's answer (SPEC 2.4, 2.7): the call object after the update, and its ETag.
+public struct UpdatedCall: Sendable, Hashable {
+    public let etag: String
+    public let object: CallObjectJSON
+
+    public init(etag: String, object: CallObjectJSON) {
+        self.etag = etag
+        self.object = object
+    }
+
+    public init(_ call: CallRecord) {
+        self.init(etag: call.etag, object: CallObjectJSON(call))
+    }
+}

@@ -135,11 +135,11 @@ struct CallsController: Sendable {
 
         let precondition = request.request.headers[.ifMatch].map(IfMatch.init(header:))
         let update = CallUpdate(externalUniqueID: newExternalID, customData: writes, precondition: precondition)
-        let call = try await services.store.updateCall(selector, in: scope, update)
-        return APIResponse.json(.ok, headers: [.eTag: call.etag]) { writer in
+        let call = try await services.store.updateCallObject(selector, in: scope, update)
+        return APIResponse.json(.ok, headers: [.eTag: call.etag], capacity: call.object.bytes.count + 32) { writer in
             writer.beginObject()
             writer.key("current_call")
-            writer.writeCall(call)
+            writer.callObject(call.object)
             writer.endObject()
         }
     }

@@ -78,6 +78,12 @@ public protocol CallStore: Sendable {
     /// Applies `update` to the live call `selector` names within `scope`, atomically.
     /// Throws `DomainError.notFound` when no live call matches, `.externalIDTaken` on a conflict.
     func updateCall(_ selector: CallSelector, in scope: CallScope, _ update: CallUpdate) async throws -> CallRecord
+    /// `updateCall`, answered as sent: the call object after the update and its ETag. A backend that
+    /// already holds the object written (its change record's, or memory's for a no-op) hands it back.
+    func updateCallObject(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws
+        -> UpdatedCall
     /// Applies a feed request in one transaction. The calls `transactionIDs` name are locked and read
     /// once; `parse` turns the request into checked events knowing the network of each of those calls
     /// that is stored, and the events are applied in order, one outcome each.
@@ -153,6 +159,12 @@ extension CallStore {
 
     public func currentCallObjects(_ query: CallQuery) async throws -> [CallObjectJSON] {
         try await currentCalls(query).map(CallObjectJSON.init)
+    }
+
+    public func updateCallObject(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws -> UpdatedCall {
+        UpdatedCall(try await updateCall(selector, in: scope, update))
     }
 
     /// From `currentCalls`, which honours the page's cursor and reads one call past its limit.

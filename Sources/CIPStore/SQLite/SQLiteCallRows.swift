@@ -75,7 +75,10 @@ struct SQLiteCallRows {
     {
         let changes = write.changes
         let rows: [ChangeRow]
-        if changes.count >= Self.changeRowsWrittenAside {
+        if let written = write.changeRows {
+            try writeCalls(of: write)
+            rows = written
+        } else if changes.count >= Self.changeRowsWrittenAside {
             // A batch's change records (a call object each) are written out on another core while this
             // one runs the batch's statements.
             (rows, _) = try ParallelWork.alongside({ changes.map(ChangeRow.init) }, { try writeCalls(of: write) })
@@ -143,11 +146,7 @@ struct SQLiteCallRows {
     ) throws -> (sequence: Int64, written: [String: WrittenObject]) {
         // A write of remembered events alone moves no number (the index keeps the highest it saw).
         guard !changes.isEmpty else { return (0, [:]) }
-        let last =
-            try Int64.fetchOne(
-                db.cachedStatement(
-                    sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
-                arguments: [changes.count]) ?? 0
+        let last = try numbered(changes.count)
         let insert = try db.cachedStatement(
             sql: "INSERT INTO call_changes (sequence, \(ChangeRow.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         var sequence = last - Int64(changes.count)
@@ -167,6 +166,31 @@ struct SQLiteCallRows {
                 ], in: db)
         }
         return (last, written)
+    }
+
+    /// Takes the next `count` sequence numbers; returns the last. A group's writes number from the
+    /// group's own count, read once and stored once before it commits (`storeGroupSequence`): one
+    /// statement a write less, on the writer every write waits for.
+    private func numbered(_ count: Int) throws -> Int64 {
+        guard let group else {
+            return try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
+                arguments: [count]) ?? 0
+        }
+        let before = try group.lastSequence ?? lastSequence()
+        group.lastSequence = before + Int64(count)
+        return before + Int64(count)
+    }
+
+    private func lastSequence() throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_sequence FROM change_log")) ?? 0
+    }
+
+    /// Stores the numbers the group's writes took, in its transaction.
+    func storeGroupSequence() throws {
+        guard let last = group?.lastSequence else { return }
+        try db.cachedStatement(sql: "UPDATE change_log SET last_sequence = ?").execute(arguments: [last])
     }
 
     /// Deletes up to `purgeBatchSize` ended calls received before `cutoff`, and their remembered events.

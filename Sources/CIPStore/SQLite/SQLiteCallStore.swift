@@ -87,6 +87,21 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
     ) async throws
         -> CallRecord
     {
+        try await self.update(selector, in: scope, update).record
+    }
+
+    public func updateCallObject(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws -> UpdatedCall {
+        let (record, object) = try await self.update(selector, in: scope, update)
+        return object.map { UpdatedCall(etag: record.etag, object: $0) } ?? UpdatedCall(record)
+    }
+
+    /// The call after `update`, with its call object when it is already written: memory's for a
+    /// no-op, the change record's for a PUT worked out before its turn on the writer.
+    private func update(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws -> (record: CallRecord, object: CallObjectJSON?) {
         let live = self.live
         // The update is worked out from the call's object before the write starts, off the writer
         // queue that every write waits for; inside, it is used if the index still holds that object.
@@ -94,26 +109,27 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             guard let record = call.record(), selector.matches(record, in: scope),
                 let (updated, write) = try? CallWrite.update(record, with: update)
             else { return nil }
-            return PreparedUpdate(call: call, updated: updated, write: write)
+            return PreparedUpdate(call: call, updated: updated, write: write?.withChangeRowsWritten())
         }
         // A PUT that changes nothing (a retry, a value set again; SPEC 2.4) is answered here: the index
         // holds every acknowledged write, so the call read there is a state it had while the request
         // ran, and answering the no-op at that point orders it before any write not yet acknowledged.
         // A failed `If-Match` is checked again on the writer. DECISIONS.md, "Calls and updates".
-        if let prepared, prepared.write == nil { return prepared.updated }
+        if let prepared, prepared.write == nil { return (prepared.updated, prepared.call.object) }
         return try await commit { rows in
             // On the writer queue the index holds every committed write, so it is as good as a read;
             // but not yet the writes of this one's group, which must commit before it can read the call.
             guard let call = live.call(selector, in: scope) else { throw DomainError.notFound }
             if rows.group?.written.contains(call.transactionID) == true { throw GroupConflict() }
             if let prepared, prepared.call === call, let write = prepared.write {
-                return (prepared.updated, write, Timestamp.now())
+                let object = write.changeRows?.first.map { CallObjectJSON(json: Array($0.call.utf8)) }
+                return ((prepared.updated, object), write, Timestamp.now())
             }
             guard let record = try call.record() ?? rows.calls([call.transactionID])[call.transactionID],
                 selector.matches(record, in: scope)
             else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
-            return (updated, write ?? CallWrite(), Timestamp.now())
+            return ((updated, nil), write ?? CallWrite(), Timestamp.now())
         }
     }
 

@@ -69,6 +69,7 @@ final class SQLiteWriteGroup: Sendable {
                 for member in group {
                     if try !member.run(rows) { deferred.append(member) }
                 }
+                try rows.storeGroupSequence()
                 return .commit
             }
             // Committed: the index learns each write in order, then each is answered.
@@ -95,6 +96,9 @@ struct GroupConflict: Error {}
 final class GroupTransaction {
     /// The calls written by the group's writes so far.
     var written: Set<String> = []
+    /// The change log's last sequence number as the group's writes have taken them so far; nil until
+    /// one takes a number (`SQLiteCallRows.numbered`).
+    var lastSequence: Int64?
 }
 
 private protocol GroupedWrite: Sendable {
@@ -125,6 +129,7 @@ private final class PendingWrite<T: Sendable>: GroupedWrite {
 
     func run(_ rows: SQLiteCallRows) throws -> Bool {
         try rows.beginSavepoint()
+        let sequenceBefore = rows.group?.lastSequence
         do {
             let result = try work(rows)
             try rows.releaseSavepoint()
@@ -134,6 +139,7 @@ private final class PendingWrite<T: Sendable>: GroupedWrite {
             throw error
         } catch {
             try rows.rollBackSavepoint()
+            rows.group?.lastSequence = sequenceBefore
             if error is GroupConflict { return false }
             answer(.failure(SQLiteErrors.classify(error)))
             return true

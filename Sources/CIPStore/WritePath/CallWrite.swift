@@ -15,8 +15,19 @@ struct CallWrite: Sendable {
     private(set) var changes: [CallChange] = []
     /// The pre-call data entries this write applied, to delete with it (SPEC 2.9: consumed once).
     private(set) var consumedPreCall: [Int64] = []
+    /// `changes` as change log rows, when they were written out before the write's turn on the
+    /// writer (`withChangeRowsWritten`); nil to write them there.
+    private(set) var changeRows: [ChangeRow]? = nil
 
     var isEmpty: Bool { upserts.isEmpty && remembered.isEmpty && changes.isEmpty && consumedPreCall.isEmpty }
+
+    /// This write with its change log rows written out now: a PUT worked out before its turn does it
+    /// there, off the writer queue every write waits for.
+    func withChangeRowsWritten() -> CallWrite {
+        var write = self
+        write.changeRows = changes.map(ChangeRow.init)
+        return write
+    }
 
     /// Folds a batch of events, in order, into their outcomes and one write. `calls` holds the
     /// batch's stored calls and `seen` their remembered events, both read under the calls' locks.
