@@ -71,14 +71,20 @@ public struct TokenHash: Sendable, Hashable, CustomStringConvertible {
         value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
-    /// Compares in time independent of where the hashes differ.
+    /// Compares in time independent of where the hashes differ. Over the strings' contiguous bytes:
+    /// every API request compares, and iterating two `UTF8View`s took a percent of a GET.
     public func constantTimeEquals(_ other: TokenHash) -> Bool {
-        guard hex.utf8.count == other.hex.utf8.count else { return false }
-        var difference: UInt8 = 0
-        for (left, right) in zip(hex.utf8, other.hex.utf8) {
-            difference |= left ^ right
+        var (mine, theirs) = (hex, other.hex)
+        return mine.withUTF8 { left in
+            theirs.withUTF8 { right in
+                guard left.count == right.count else { return false }
+                var difference: UInt8 = 0
+                for index in 0..<left.count {
+                    difference |= left[index] ^ right[index]
+                }
+                return difference == 0
+            }
         }
-        return difference == 0
     }
 
     /// Never print the hash in full: it identifies a token.

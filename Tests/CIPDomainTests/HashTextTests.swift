@@ -20,6 +20,7 @@ struct HashTextTests {
         #expect(!hash.constantTimeEquals(TokenHash(of: "cip_tokeN")))
         #expect(!hash.constantTimeEquals(TokenHash(hex: String(hash.hex.dropLast()))))
         #expect(!hash.constantTimeEquals(TokenHash(hex: String(hash.hex.dropLast()) + "x")))
+        #expect(!hash.constantTimeEquals(TokenHash(hex: "x" + String(hash.hex.dropFirst()))))
     }
 
     @Test(arguments: [0, 1, 9, 10, 99, 100, 12_345, -1, -10, 1_670_680_140_456, Int64.max, Int64.min])
