@@ -8,8 +8,10 @@ import Synchronization
 /// on the writer connection before the next group, as SQLite's would have (a checkpoint beside
 /// the writer, on another connection, never let the WAL start over: see DECISIONS.md).
 final class WALCheckpoints: Sendable {
-    /// SQLite's default `wal_autocheckpoint`.
-    static let pages: CInt = 1000
+    /// Four times SQLite's default `wal_autocheckpoint`: a checkpoint copies each page once however
+    /// often the WAL holds it, so a longer WAL copies fewer pages a write (durable PUTs ~8 % less server
+    /// CPU each; BENCHMARKS.md, tenth session), for a WAL of up to ~16 MB.
+    static let pages: CInt = 4000
     private let pagesInWAL = Atomic<CInt>(0)
     /// While a group commits: a full WAL is checkpointed after its answers, not in its commit.
     private let groupCommitting = Atomic<Bool>(false)
