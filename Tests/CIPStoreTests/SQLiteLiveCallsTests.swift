@@ -165,9 +165,10 @@ struct SQLiteLiveCallsTests {
 
     /// The WAL stays short while writes never pause: the writer's own checkpoints (`WALCheckpoints`,
     /// after each group's answers) copy it back and let it start over (the checkpoint's 4,000 pages
-    /// and a little more here; 70 MB when the checkpoint after a group never runs). A passive checkpointer on another connection, tried instead,
-    /// never let a writer that is always busy start it over: 48 MB in 30 rounds of this test, 1.85 GB
-    /// in a crash campaign, whose restarts after `kill -9` took 0.36 s instead of 0.06 s.
+    /// and a little more here: 16.5 MB; 76 MB when the checkpoint after a group never runs). A passive
+    /// checkpointer on another connection, tried instead, never let a writer that is always busy start
+    /// it over: 48 MB in 30 rounds of this test, 1.85 GB in a crash campaign, whose restarts after
+    /// `kill -9` took 0.36 s instead of 0.06 s.
     @Test func theWALStaysShortWhileWritesNeverPause() async throws {
         let path = try TemporaryFolder.make().appendingPathComponent("cip.sqlite").path
         let database = try SQLiteDatabase(path: path)

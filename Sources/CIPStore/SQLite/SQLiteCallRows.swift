@@ -172,12 +172,9 @@ struct SQLiteCallRows {
     /// group's own count, read once and stored once before it commits (`storeGroupSequence`): one
     /// statement a write less, on the writer every write waits for.
     private func numbered(_ count: Int) throws -> Int64 {
-        guard let group else {
-            return try Int64.fetchOne(
-                db.cachedStatement(
-                    sql: "UPDATE change_log SET last_sequence = last_sequence + ? RETURNING last_sequence"),
-                arguments: [count]) ?? 0
-        }
+        // Every write of calls runs in a group commit (`SQLiteCallStore.commit`); nothing else
+        // would store the count.
+        guard let group else { preconditionFailure("a write of calls outside a group commit") }
         let before = try group.lastSequence ?? lastSequence()
         group.lastSequence = before + Int64(count)
         return before + Int64(count)
