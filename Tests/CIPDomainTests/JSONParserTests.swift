@@ -29,6 +29,20 @@ struct JSONParserTests {
         #expect(JSONValue.parse(text: text) == nil)
     }
 
+    /// Bytes that are not UTF-8 are not a string, wherever they stand; ASCII up to 0x7F is.
+    @Test(arguments: [[0xFF], [0x80], [0xC0, 0xAF], [0xE2, 0x98], [0x61, 0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80]])
+    func refusesBytesThatAreNotUTF8(_ bad: [UInt8]) {
+        let quote = UInt8(ascii: "\"")
+        #expect(JSONValue.parseBody(Data([quote] + bad + [quote])) == .failure(.notJSON))
+        #expect(JSONValue.parseBody(Data(Array(#"{"k": "a"#.utf8) + bad + Array(#"b"}"#.utf8))) == .failure(.notJSON))
+        #expect(JSONValue.parseBody(Data(Array(#"{"k": "\\n"#.utf8) + bad + Array(#""}"#.utf8))) == .failure(.notJSON))
+    }
+
+    @Test func readsASCIIAndUTF8Alike() {
+        #expect(JSONValue.parseBody(Data([0x22, 0x7F, 0x41, 0x22])) == .success(.string("\u{7F}A")))
+        #expect(JSONValue.parseBody(Data([0x22, 0xC3, 0xA9, 0x22])) == .success(.string("é")))
+    }
+
     @Test func refusesDeepNesting() {
         #expect(JSONValue.parse(text: String(repeating: "[", count: 65) + String(repeating: "]", count: 65)) == nil)
         #expect(JSONValue.parse(text: String(repeating: "[", count: 64) + String(repeating: "]", count: 64)) != nil)
