@@ -7,7 +7,7 @@ public enum JSONParseFailure: Error, Equatable, Sendable {
 /// A strict RFC 8259 parser into `JSONValue`, working on bytes: the request bodies and the stored
 /// JSON columns of every call go through it, and Foundation's Decodable path is many times slower.
 struct JSONParser {
-    private let bytes: [UInt8]
+    let bytes: [UInt8]
     private var index = 0
     private var depth = 0
     /// The first key an object held twice; RFC 7493 (I-JSON) forbids them, and two readers of one
@@ -15,7 +15,7 @@ struct JSONParser {
     private(set) var duplicateKey: String?
     private static let maxDepth = 64
 
-    private init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -34,42 +34,73 @@ struct JSONParser {
         return parser.index == bytes.count ? .success(value) : .failure(.notJSON)
     }
 
-    /// Calls `body` with each member of the object `bytes` holds, in order, without building the
-    /// object; false when they are not one JSON object. Repeated keys are not looked for: this is for
-    /// documents the service wrote itself (a live call's object, read back on every write).
-    static func forEachMember(of bytes: [UInt8], _ body: (String, JSONValue) -> Void) -> Bool {
+    /// Reads the object `bytes` holds member by member, without building it: `member` gets each key and
+    /// the parser at its value, which it must read (`value()`, `stringValue()` or `members(_:)`), and returns false to give up. False when `bytes` are not one object or a member
+    /// gave up. Repeated keys are not looked for: this is for documents the service wrote itself (a
+    /// live call's object, read back on every write).
+    static func readObject(_ bytes: [UInt8], _ member: (JSONKey, inout JSONParser) -> Bool) -> Bool {
         var parser = JSONParser(bytes)
-        parser.skipWhitespace()
-        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return false }
-        parser.depth = 1
-        parser.index += 1
-        parser.skipWhitespace()
-        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
-            parser.index += 1
-        } else {
-            while true {
-                parser.skipWhitespace()
-                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\""), let key = parser.string()
-                else { return false }
-                parser.skipWhitespace()
-                guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { return false }
-                parser.index += 1
-                guard let member = parser.value() else { return false }
-                body(key, member)
-                parser.skipWhitespace()
-                guard parser.index < bytes.count else { return false }
-                if bytes[parser.index] == UInt8(ascii: ",") {
-                    parser.index += 1
-                } else if bytes[parser.index] == UInt8(ascii: "}") {
-                    parser.index += 1
-                    break
-                } else {
-                    return false
-                }
-            }
-        }
+        guard parser.members(member) else { return false }
         parser.skipWhitespace()
         return parser.index == bytes.count
+    }
+
+    /// Reads the object at the parser's position member by member (see `readObject`).
+    mutating func members(_ member: (JSONKey, inout JSONParser) -> Bool) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { return false }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return true
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = key() else { return false }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
+            index += 1
+            guard member(key, &self) else { return false }
+            skipWhitespace()
+            guard index < bytes.count else { return false }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return true
+            } else {
+                return false
+            }
+        }
+    }
+
+    /// A key as its bytes when it holds no escape (no string made), as its text otherwise.
+    private mutating func key() -> JSONKey? {
+        var end = index + 1
+        var bitsSeen: UInt8 = 0
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                guard bitsSeen < 0x80 else { break }  // not ASCII: validated as a string
+                defer { index = end + 1 }
+                return JSONKey(range: (index + 1)..<end, text: nil)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            bitsSeen |= byte
+            end += 1
+        }
+        return string().map { JSONKey(range: 0..<0, text: $0) }
+    }
+
+    /// The string at the parser's position; nil when the value there is something else.
+    mutating func stringValue() -> String? {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        return string()
     }
 
     private mutating func skipWhitespace() {
@@ -81,7 +112,8 @@ struct JSONParser {
         }
     }
 
-    private mutating func value() -> JSONValue? {
+    /// The value at the parser's position.
+    mutating func value() -> JSONValue? {
         skipWhitespace()
         guard index < bytes.count else { return nil }
         switch bytes[index] {

@@ -21,6 +21,9 @@ struct CallObjectRecordTests {
                 "Qualified": CustomDataEntry(value: .bool(true), source: "CallsInProgressAPI"),
                 "utm_source": CustomDataEntry(value: .string("google.com\n"), source: "DynamicAttribution"),
                 "Empty": CustomDataEntry(value: .string(""), source: "PreCallAPI"),
+                // Names written with escapes, or not ASCII: read as text, not compared in place.
+                "Zoë \"quoted\" \\": CustomDataEntry(value: .string("x"), source: "CallsInProgressAPI"),
+                "call_status": CustomDataEntry(value: .bool(false), source: "Ivr"),
             ],
             lastEventAt: Timestamp(milliseconds: 1_670_680_200_000), lastReceivedAt: Timestamp(milliseconds: 99),
             ended: nil, wasBridged: true, version: 7)
@@ -33,6 +36,13 @@ struct CallObjectRecordTests {
             liveCallObject: CallObjectJSON(original), networkID: original.networkID,
             lastEventAt: original.lastEventAt, lastReceivedAt: original.lastReceivedAt)
         #expect(rebuilt == original)
+        // A member this reader does not know (a newer writer's) is passed over.
+        var object = CallObjectJSON(original).bytes
+        object.insert(contentsOf: Array(#""future": {"a": [1, {"b": null}]}, "#.utf8), at: 1)
+        #expect(
+            CallRecord(
+                liveCallObject: CallObjectJSON(json: object), networkID: original.networkID,
+                lastEventAt: original.lastEventAt, lastReceivedAt: original.lastReceivedAt) == original)
     }
 
     @Test func aMinimalCallAndNotACallObject() {

@@ -30,7 +30,9 @@ struct JSONParserTests {
     }
 
     /// Bytes that are not UTF-8 are not a string, wherever they stand; ASCII up to 0x7F is.
-    @Test(arguments: [[0xFF], [0x80], [0xC0, 0xAF], [0xE2, 0x98], [0x61, 0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80]])
+    @Test(arguments: [
+        [0xFF], [0x80], [0xC0, 0xAF], [0xE2, 0x98], [0x61, 0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80],
+    ])
     func refusesBytesThatAreNotUTF8(_ bad: [UInt8]) {
         let quote = UInt8(ascii: "\"")
         #expect(JSONValue.parseBody(Data([quote] + bad + [quote])) == .failure(.notJSON))
