@@ -34,10 +34,11 @@ struct JSONParser {
         return parser.index == bytes.count ? .success(value) : .failure(.notJSON)
     }
 
-    /// Reads the object `bytes` holds member by member, without building it: `member` gets each key and
-    /// the parser at its value, which it must read (`value()`, `stringValue()` or `members(_:)`), and returns false to give up. False when `bytes` are not one object or a member
-    /// gave up. Repeated keys are not looked for: this is for documents the service wrote itself (a
-    /// live call's object, read back on every write).
+    /// Reads the object `bytes` holds member by member, without building it: `member` gets each key
+    /// and the parser at its value, which it must read (`value()`, `stringValue()` or `members(_:)`),
+    /// and returns false to give up. False when `bytes` are not one object or a member gave up.
+    /// Repeated keys are not looked for: this is for documents the service wrote itself (a live
+    /// call's object, read back on every write).
     static func readObject(_ bytes: [UInt8], _ member: (JSONKey, inout JSONParser) -> Bool) -> Bool {
         var parser = JSONParser(bytes)
         guard parser.members(member) else { return false }
