@@ -46,7 +46,8 @@ struct JSONParser {
         return parser.index == bytes.count
     }
 
-    /// Reads the object at the parser's position member by member (see `readObject`).
+    /// Reads the object at the parser's position member by member (see `readObject`): every object
+    /// this parser reads, a document's (`object()`) or one the service wrote itself.
     mutating func members(_ member: (JSONKey, inout JSONParser) -> Bool) -> Bool {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return false }
@@ -136,39 +137,19 @@ struct JSONParser {
         return value
     }
 
+    /// An object of a document, every key once (see `duplicateKey`).
     private mutating func object() -> JSONValue? {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { return nil }
-        index += 1
-        var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
-            index += 1
-            guard let member = value() else { return nil }
-            guard members.updateValue(member, forKey: key) == nil else {
-                duplicateKey = key
-                return nil
+        var object: [String: JSONValue] = [:]
+        let isObject = members { key, parser in
+            let name = parser.text(of: key)
+            guard let member = parser.value() else { return false }
+            guard object.updateValue(member, forKey: name) == nil else {
+                parser.duplicateKey = name
+                return false
             }
-            skipWhitespace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            } else {
-                return nil
-            }
+            return true
         }
+        return isObject ? .object(object) : nil
     }
 
     private mutating func array() -> JSONValue? {
