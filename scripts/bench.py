@@ -13,10 +13,9 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from cip_harness import free_port, admin, rss_kib
+from cip_harness import free_port, admin, rss_kib, scratch_folder
 
 CALLS_PER_ADVERTISER = 100
 
@@ -167,7 +166,7 @@ def main():
                         help="PostgreSQL: serve with --no-postgres-memory-reads (every read asks the database)")
     options = parser.parse_args()
 
-    folder = tempfile.mkdtemp(prefix="cip-bench-")
+    folder = scratch_folder("cip-bench-")
     database = options.database or os.path.join(folder, "bench.sqlite")
     count = options.calls
     network = admin(options.binary, database, "network", "create", "--name", f"Bench {os.getpid()}")["id"]

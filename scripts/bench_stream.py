@@ -18,12 +18,11 @@ import re
 import resource
 import statistics
 import subprocess
-import tempfile
 import time
 from datetime import datetime, timezone
 
 from bench import lua_script, run_wrk
-from cip_harness import admin, free_port, rss_kib, wait_until_up
+from cip_harness import admin, free_port, rss_kib, scratch_folder, wait_until_up
 
 ADVERTISERS = 100
 CALLS_PER_ADVERTISER = 10
@@ -114,7 +113,7 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    folder = tempfile.mkdtemp(prefix="cip-bench-stream-")
+    folder = scratch_folder("cip-bench-stream-")
     database = options.database or os.path.join(folder, "bench.sqlite")
     network = admin(options.binary, database, "network", "create", "--name", f"Streams {os.getpid()}")["id"]
     advertisers = [admin(options.binary, database, "advertiser", "create", "--network", str(network), "--name", f"A{i}")["id"]

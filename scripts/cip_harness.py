@@ -1,10 +1,46 @@
 """What the scripts that drive a real `cip` (bench, hostile, fuzz, crash, soak) share."""
+import atexit
 import json
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
+
+
+SCRATCH = []
+
+
+@atexit.register
+def remove_scratch_folders():
+    # Registered when a script imports this module, before its own exit handlers: it runs after
+    # them, once the servers they stop have let go of the folders.
+    for folder in SCRATCH:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def scratch_folder(prefix):
+    """A temporary folder for a script's databases and logs, removed when the script exits: a
+    benchmark's database at a million calls takes gigabytes, and every run makes a new one.
+    `CIP_KEEP_SCRATCH=1` keeps it, to look into after a failure."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    if os.environ.get("CIP_KEEP_SCRATCH"):
+        print(f"keeping {folder} (CIP_KEEP_SCRATCH)")
+    else:
+        SCRATCH.append(folder)
+    return folder
+
+
+def log_tail(path, lines=20):
+    """The last lines of a log, for a failure's message (the scratch folder holding it is removed)."""
+    try:
+        with open(path, errors="replace") as log:
+            return "".join(log.readlines()[-lines:])
+    except OSError as error:
+        return f"(no log: {error})"
 
 
 def free_port():

@@ -22,11 +22,10 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from cip_harness import admin, call_api, free_port
+from cip_harness import admin, call_api, free_port, log_tail, scratch_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = "/api/2022-08-01"
@@ -273,7 +272,7 @@ def main():
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
 
-    folder = tempfile.mkdtemp(prefix="cip-crash-")
+    folder = scratch_folder("cip-crash-")
     log = open(os.path.join(folder, "serve.log"), "w")
     cluster = None
     if args.mode == "sqlite":
@@ -295,7 +294,7 @@ def main():
         node.start()
     for node in nodes:
         if not node.wait_ready():
-            sys.exit(f"crash: cip serve did not start (log: {log.name})")
+            sys.exit(f"crash: cip serve did not start; its log ends:\n{log_tail(log.name)}")
     load = Load(nodes, telephony, token, network, seed % 100000)
     started = time.time()
     recoveries = []
@@ -331,7 +330,7 @@ def main():
                 victim.start()
                 back = time.time()
                 if not victim.wait_ready():
-                    sys.exit(f"crash: cip serve did not restart (log: {log.name})")
+                    sys.exit(f"crash: cip serve did not restart; its log ends:\n{log_tail(log.name)}")
                 recoveries.append(time.time() - back)
         time.sleep(0.5)
         stop.set()

@@ -8,11 +8,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.request
 import uuid
 
-from cip_harness import admin, free_port, wait_until_up
+from cip_harness import admin, free_port, log_tail, scratch_folder, wait_until_up
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,7 +50,7 @@ def main():
     parser.add_argument("--report", help="write schemathesis's JSON report here")
     args = parser.parse_args()
 
-    folder = tempfile.mkdtemp(prefix="cip-fuzz-")
+    folder = scratch_folder("cip-fuzz-")
     if args.postgres:
         name = "cip_fuzz_" + uuid.uuid4().hex
         subprocess.run(["psql", "-q", args.postgres, "-c", f"CREATE DATABASE {name}"], check=True)
@@ -83,7 +82,7 @@ def main():
                          if line.startswith("cip_http_requests_total"))
             print(f"fuzz: the server answered {served:.0f} requests")
         if server.poll() is not None:
-            print(f"fuzz: cip serve exited during the run; its log is {log_path}", file=sys.stderr)
+            print(f"fuzz: cip serve exited during the run; its log ends:\n{log_tail(log_path)}", file=sys.stderr)
             sys.exit(1)
         sys.exit(result.returncode)
     finally:

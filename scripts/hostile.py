@@ -18,10 +18,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from cip_harness import free_port, admin, proc_status
+from cip_harness import free_port, admin, proc_status, scratch_folder
 
 HALF_SENT = b"GET /health HTTP/1.1\r\nHost: x\r\nX: "
 FILE_LIMIT = 1024
@@ -136,7 +135,7 @@ def main():
 
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    folder = tempfile.mkdtemp(prefix="cip-hostile-")
+    folder = scratch_folder("cip-hostile-")
     database = os.path.join(folder, "cip.sqlite")
     network = admin(args.binary, database, "network", "create", "--name", "Hostile")["id"]
     token = admin(args.binary, database, "token", "create", "--organization-type", "network", "--id", str(network))["token"]

@@ -9,11 +9,10 @@ import csv
 import json
 import os
 import subprocess
-import tempfile
 import time
 import urllib.request
 
-from cip_harness import admin, free_port, wait_until_up, rss_kib
+from cip_harness import admin, free_port, wait_until_up, rss_kib, scratch_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,7 +26,7 @@ def main():
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs/soak.png"))
     args = parser.parse_args()
 
-    folder = tempfile.mkdtemp(prefix="cip-soak-")
+    folder = scratch_folder("cip-soak-")
     database = os.path.join(folder, "cip.sqlite")
     network = admin(args.binary, database, "network", "create", "--name", "Soak")["id"]
     advertisers = [admin(args.binary, database, "advertiser", "create", "--network", str(network), "--name", f"A{i}")["id"]

@@ -31,14 +31,13 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from cip_harness import admin, call_api, free_port, wait_until_up
+from cip_harness import admin, call_api, free_port, log_tail, scratch_folder, wait_until_up
 
 API = "/api/2022-08-01"
 FAILURES = []
@@ -143,6 +142,17 @@ class Receiver:
         return [entry for entry in self.entries(name) if entry["status"] is not None and 200 <= entry["status"] < 300]
 
 
+LOGS = []
+SERVERS = []
+
+
+def log_folder():
+    """One scratch folder for this run's server logs."""
+    if not LOGS:
+        LOGS.append(scratch_folder("cip-webhook-logs-"))
+    return LOGS[0]
+
+
 class Server:
     def __init__(self, binary, database, extra=(), env=None, log_level="info"):
         self.log_level = log_level
@@ -151,7 +161,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = env
         self.process = None
-        self.log = tempfile.NamedTemporaryFile(prefix="cip-webhook-", suffix=".log", delete=False)
+        self.log = open(os.path.join(log_folder(), f"serve-{len(SERVERS)}.log"), "wb")
+        SERVERS.append(self)
 
     def start(self):
         self.process = subprocess.Popen(
@@ -160,7 +171,7 @@ class Server:
             stdout=self.log, stderr=self.log, env=self.env)
         RUNNING.append(self.process)
         if not wait_until_up(self.base):
-            sys.exit(f"webhook_test: the server did not start (log: {self.log.name})")
+            sys.exit(f"webhook_test: the server did not start; its log ends:\n{log_tail(self.log.name)}")
 
     def kill(self, sig=signal.SIGKILL):
         self.process.send_signal(sig)
@@ -259,7 +270,7 @@ def in_call_order(entries):
 
 def setup(options, mode):
     """A folder, the database (SQLite in the folder unless --postgres), the key flags and a world in it."""
-    folder = tempfile.mkdtemp(prefix=f"cip-webhook-{mode}-")
+    folder = scratch_folder(f"cip-webhook-{mode}-")
     database = options.database or os.path.join(folder, f"{mode}.sqlite")
     key_flags = key_flags_for(database, folder)
     return folder, database, key_flags, World(options.binary, database)
@@ -416,7 +427,7 @@ def run_checks(options):
 
     print("== a node whose key file does not open the secrets")
     server.kill(signal.SIGTERM)
-    other_key = os.path.join(tempfile.mkdtemp(prefix="cip-webhook-key-"), "key")
+    other_key = os.path.join(scratch_folder("cip-webhook-key-"), "key")
     with open(other_key, "w") as key:
         key.write(base64.b64encode(os.urandom(32)).decode() + "\n")
     wrong = Server(options.binary, database, ["--allow-private-webhook-targets", "--webhook-key-file", other_key])

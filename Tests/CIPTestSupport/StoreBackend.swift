@@ -87,10 +87,18 @@ final class PostgresAdmin: Sendable {
     }
 }
 
-/// Temporary folders for test databases, left for the OS to clean.
+/// Temporary folders for test databases, inside one folder per test process that is removed when
+/// the process exits (left for the OS to clean, a few hundred runs filled gigabytes of `/tmp`).
 public enum TemporaryFolder {
+    private static let root = FileManager.default.temporaryDirectory
+        .appendingPathComponent("cip-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+    private static let removedAtExit: Void = {
+        atexit { try? FileManager.default.removeItem(at: TemporaryFolder.root) }
+    }()
+
     public static func make() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cip-tests-\(UUID().uuidString)")
+        _ = removedAtExit
+        let url = root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
