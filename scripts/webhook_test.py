@@ -20,8 +20,10 @@ Exits 1 on any failed check.
 import argparse
 import atexit
 import base64
+import functools
 import gc
 import http.server
+import itertools
 import json
 import os
 import random
@@ -142,15 +144,13 @@ class Receiver:
         return [entry for entry in self.entries(name) if entry["status"] is not None and 200 <= entry["status"] < 300]
 
 
-LOGS = []
-SERVERS = []
+SERVER_NUMBERS = itertools.count()
 
 
+@functools.cache
 def log_folder():
     """One scratch folder for this run's server logs."""
-    if not LOGS:
-        LOGS.append(scratch_folder("cip-webhook-logs-"))
-    return LOGS[0]
+    return scratch_folder("cip-webhook-logs-")
 
 
 class Server:
@@ -161,8 +161,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = env
         self.process = None
-        self.log = open(os.path.join(log_folder(), f"serve-{len(SERVERS)}.log"), "wb")
-        SERVERS.append(self)
+        self.log = open(os.path.join(log_folder(), f"serve-{next(SERVER_NUMBERS)}.log"), "wb")
 
     def start(self):
         self.process = subprocess.Popen(
