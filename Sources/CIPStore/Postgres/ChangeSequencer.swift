@@ -25,9 +25,12 @@ public final class ChangeSequencer: Service, Sendable {
     private let pollInterval: Duration
     private let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
-    /// Rounds are counted as they start, and marked finished once every record they found is numbered.
-    private let roundsStarted = Mutex<Int64>(0)
+    /// Rounds are counted as they start, and marked finished once every record they found is
+    /// numbered; a writer notes the round it waits for, which then checks the leases.
+    private let rounds = Mutex<(started: Int64, checkedFor: Int64)>((0, 0))
     private let roundsFinished = SequenceWaiters()
+    /// What the last round that checked found after numbering, and that round's number.
+    private let lastCheck = Mutex<(round: Int64, check: LeaseCheck)?>(nil)
     /// How long a write waits for its number before it is answered as an outage.
     static let numberingDeadline = Duration.seconds(10)
     /// At most this many records per round, so one round stays short after a long outage.
@@ -57,19 +60,30 @@ public final class ChangeSequencer: Service, Sendable {
 
     /// Returns once a round that started after this call has finished: every change committed before
     /// it is then numbered. Throws `DomainError.unavailable` if none finishes in time (an outage).
+    /// When writes are acknowledged numbered, returns what that round (or a later one) found after
+    /// numbering: the nodes whose read leases the write must wait for (`ReadLease`).
     ///
     /// A write that changed nothing waits too when writes are acknowledged numbered: its answer (a
     /// `duplicate`, a no-op update) may rest on a change committed by an earlier attempt whose answer
     /// was lost, and still unnumbered; acknowledged at once, a read through memory right after it
     /// would not find that change (the crash campaign's `acknowledged bridge lost`).
-    func numbered(afterChanges changed: Bool) async throws {
-        guard !isManual else { return }
-        guard acknowledgesNumbered else { return changed ? wake() : () }
-        let needed = roundsStarted.withLock { $0 + 1 }
+    func numbered(afterChanges changed: Bool) async throws -> LeaseCheck? {
+        guard !isManual else { return nil }
+        guard acknowledgesNumbered else {
+            if changed { wake() }
+            return nil
+        }
+        // The round waited for has not started yet: it will see that a writer wants its check.
+        let needed = rounds.withLock { rounds in
+            rounds.checkedFor = rounds.started + 1
+            return rounds.started + 1
+        }
         wake()
         guard await roundsFinished.wait(for: needed, timeout: Self.numberingDeadline) else {
             throw DomainError.unavailable
         }
+        if let last = lastCheck.withLock({ $0 }), last.round >= needed { return last.check }
+        return try await database.leaseCheck()
     }
 
     public func run() async throws {
@@ -86,9 +100,9 @@ public final class ChangeSequencer: Service, Sendable {
                 // commits that arrive while a round runs are numbered together by the next one);
                 // otherwise a moment lets one round number a burst.
                 if !self.acknowledgesNumbered { try? await Task.sleep(for: .milliseconds(5)) }
-                let round = self.roundsStarted.withLock { started in
-                    started += 1
-                    return started
+                let round = self.rounds.withLock { rounds in
+                    rounds.started += 1
+                    return rounds.started
                 }
                 do {
                     var stamped = Self.roundLimit
@@ -96,6 +110,12 @@ public final class ChangeSequencer: Service, Sendable {
                         stamped = try await self.stampRound()
                         // This node's streams need not wait for the notification's round trip.
                         if stamped > 0 { self.bell.ring() }
+                    }
+                    // Read after the numbering committed: a node that took its lease later learns a
+                    // head that covers this round (`ReadLease`). Only when a writer waits for it.
+                    if self.rounds.withLock({ $0.checkedFor >= round }) {
+                        let check = try await self.database.leaseCheck()
+                        self.lastCheck.withLock { $0 = (round, check) }
                     }
                     self.roundsFinished.advance(to: round)
                 } catch {

@@ -10,16 +10,28 @@ public final class LiveCallFollower: Service, Sendable {
     private let database: PostgresDatabase
     private let bell: ChangeBell
     /// The sequence number applied, for reads waiting to see a given one (`ReadBarrier`).
-    private let applied = SequenceWaiters()
+    let applied = SequenceWaiters()
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let loaded = SequenceWaiters()
+    /// Rings when `appliedSequence` advances, for the node's read lease to announce it (`ReadLease`).
+    let progress: AsyncStream<Void>
+    private let advanced: AsyncStream<Void>.Continuation
     static let pageSize = 1000
 
     init(database: PostgresDatabase, bell: ChangeBell) {
         self.database = database
         self.bell = bell
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (progress, advanced) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The last sequence number the index has applied.
+    var appliedSequence: Int64 { applied.reached }
+
+    /// Rings `progress` without an advance (a lease just renewed announces where the node is).
+    func ringProgress() {
+        advanced.yield()
     }
 
     /// True once the index holds the live calls (`/ready` waits for it).
@@ -74,6 +86,7 @@ public final class LiveCallFollower: Service, Sendable {
         index.load(calls, sequence: sequence)
         applied.advance(to: sequence)
         loaded.advance(to: 1)
+        advanced.yield()
         database.logger.info("live calls loaded into memory", metadata: ["calls": "\(calls.count)"])
     }
 
@@ -93,6 +106,7 @@ public final class LiveCallFollower: Service, Sendable {
             }
             index.apply(changes, through: last.sequence)
             applied.advance(to: last.sequence)
+            advanced.yield()
             if page.count < Self.pageSize { return }
         }
     }

@@ -8,9 +8,10 @@ import ServiceLifecycle
 /// numbered after commit by the `ChangeSequencer`, which runs beside it as a service; with memory
 /// reads a write is acknowledged once numbered.
 ///
-/// With `readsFromMemory`, reads are answered from this node's memory (`LiveCallFollower`), after a
-/// `ReadBarrier` has made sure it holds every write acknowledged before the read began, on any node;
-/// otherwise from the database.
+/// With `readsFromMemory`, reads are answered from this node's memory (`LiveCallFollower`): at once
+/// while the node holds a read lease (`ReadLease`: a write is acknowledged only once every leased node
+/// has applied it), otherwise after a `ReadBarrier` has made sure the node holds every write
+/// acknowledged before the read began, on any node; without it, from the database.
 public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public let database: PostgresDatabase
     public var webhookTable: WebhookTable { database.webhookTable }
@@ -18,6 +19,8 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// Rings the change bell when another node numbers changes.
     public let listener: ChangeListener
     public let follower: LiveCallFollower
+    /// This node's lease to read from memory without the barrier.
+    public let lease: ReadLease
     public let changeBell = ChangeBell()
     private let barrier: ReadBarrier
     /// One write per call at a time on this node waits for a pooled connection. Concurrent PUTs of
@@ -45,22 +48,27 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
+        self.lease = ReadLease(database: database, follower: follower)
         self.barrier = ReadBarrier { try await database.latestSequence() }
     }
 
-    /// The services that run beside the store: the pool, the sequencer, the listener, the follower.
+    /// The services that run beside the store: the pool, the sequencer, the listener, the follower
+    /// and the read lease.
     public var services: [any Service] {
-        readsFromMemory ? [database, sequencer, listener, follower] : [database, sequencer, listener]
+        readsFromMemory ? [database, sequencer, listener, follower, lease] : [database, sequencer, listener]
     }
 
     /// Runs the pool, the sequencer, the listener and the follower in tasks of their own until this
     /// store is released, for a caller that has no `ServiceGroup` (tests, `cip admin`).
     public func runUntilReleased() {
         database.runPoolUntilReleased()
-        let (sequencer, listener, follower) = (self.sequencer, self.listener, self.follower)
+        let (sequencer, listener, follower, lease) = (self.sequencer, self.listener, self.follower, self.lease)
         if !sequencer.isManual { background.keep(Task { try? await sequencer.run() }) }
         background.keep(Task { await listener.run() })
-        if readsFromMemory { background.keep(Task { await follower.run() }) }
+        if readsFromMemory {
+            background.keep(Task { await follower.run() })
+            background.keep(Task { await lease.run() })
+        }
     }
 
     /// Succeeds when the database answers and this node's memory holds the live calls.
@@ -69,8 +77,11 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         guard follower.isLoaded || !readsFromMemory else { throw DomainError.unavailable }
     }
 
-    /// This node's index, once it holds every write acknowledged before the call.
-    private func currentIndex() async throws -> LiveCallIndex {
+    /// This node's index, once it holds every write acknowledged before the call. With `everyChange`,
+    /// once it holds every change numbered before the call too, acknowledged or not (a stream that has
+    /// seen a change wants a snapshot that has it): through the barrier, whatever the lease.
+    private func currentIndex(everyChange: Bool = false) async throws -> LiveCallIndex {
+        if !everyChange, lease.allowsRead() { return follower.index }
         let head = try await barrier.head()
         try await follower.waitUntilApplied(head, timeout: Self.readDeadline)
         return follower.index
@@ -215,7 +226,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
                 sequence: sequence,
                 calls: calls.sorted(by: LiveCall.listedBefore).map(\.object))
         }
-        return try await currentIndex().snapshot(scope)
+        return try await currentIndex(everyChange: true).snapshot(scope)
     }
 
     public func claimMaintenanceRound(job: String, now: Timestamp, every interval: Duration) async throws -> Bool {
@@ -257,9 +268,20 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         } else {
             (result, changed) = try await transaction()
         }
-        // Acknowledged once numbered: a read through any node then finds it (`ReadBarrier`).
-        try await sequencer.numbered(afterChanges: changed)
+        // Acknowledged once numbered (a read through any node then finds it: `ReadBarrier`), and
+        // applied by every node that reads under a lease.
+        if let check = try await sequencer.numbered(afterChanges: changed) { await leaseHoldersApplied(check) }
         return result
+    }
+
+    /// Returns once every node that `check` found leased has applied its head, or its lease has ended.
+    private func leaseHoldersApplied(_ check: LeaseCheck) async {
+        for holder in check.holders {
+            let waited = ContinuousClock.now - check.checkedAt
+            guard waited < holder.remaining else { continue }
+            let progress = holder.node == lease.node ? follower.applied : listener.peers.progress(of: holder.node)
+            _ = await progress.wait(for: check.head, timeout: holder.remaining - waited)
+        }
     }
 
     private func inBatches(_ batch: @escaping @Sendable (PostgresCallRows) async throws -> Int) async throws -> Int {

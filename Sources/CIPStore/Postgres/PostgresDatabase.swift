@@ -44,10 +44,11 @@ public final class PostgresDatabase: CompletedCallStore, ChangeLogStore, Service
         }
     }
 
-    /// The change log's head (`ReadBarrier`), on a connection of its own; through the pool for a URL
-    /// that asks for TLS. Outages are classified and trip the breaker as in `guarded`.
-    func latestSequence() async throws -> Int64 {
-        guard let head else {
+    /// The change log's head (`ReadBarrier`), on a connection of its own, whose queries run one at a
+    /// time; through the pool for a URL that asks for TLS, or for another caller (`pooled`). Outages
+    /// are classified and trip the breaker as in `guarded`.
+    func latestSequence(pooled: Bool = false) async throws -> Int64 {
+        guard let head, !pooled else {
             return try await guarded { connection, _ in
                 try await PostgresCallRows(connection: connection, logger: self.logger).latestSequence()
             }

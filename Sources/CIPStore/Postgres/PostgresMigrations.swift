@@ -165,5 +165,13 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            "v7-read-leases",
+            [
+                // Nodes that answer reads from memory without asking the log's head (`ReadLease`):
+                // a write is acknowledged once every node holding a lease has applied it.
+                "CREATE TABLE read_leases (node_id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)"
+            ]
+        ),
     ]
 }
