@@ -40,8 +40,8 @@ public final class ReadLease: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
 
     init(
-        database: PostgresDatabase, follower: LiveCallFollower, duration: Duration = .seconds(1),
-        renewEvery: Duration = .milliseconds(200), margin: Duration = .milliseconds(200),
+        database: PostgresDatabase, follower: LiveCallFollower, duration: Duration = .milliseconds(500),
+        renewEvery: Duration = .milliseconds(100), margin: Duration = .milliseconds(100),
         idleAfter: Duration = .seconds(5)
     ) {
         self.database = database
