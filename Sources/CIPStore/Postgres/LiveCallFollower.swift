@@ -9,12 +9,13 @@ public final class LiveCallFollower: Service, Sendable {
     let index = LiveCallIndex()
     private let database: PostgresDatabase
     private let bell: ChangeBell
-    /// The sequence number applied, for reads waiting to see a given one (`ReadBarrier`).
+    /// The sequence number applied: reads wait for the head (`ReadBarrier`), writes for their round's
+    /// head while this node holds a read lease (`ReadLease`).
     let applied = SequenceWaiters()
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let loaded = SequenceWaiters()
-    /// Rings when `appliedSequence` advances, for the node's read lease to announce it (`ReadLease`).
+    /// Rings when `applied` advances, for the node's read lease to announce it (`ReadLease`).
     let progress: AsyncStream<Void>
     private let advanced: AsyncStream<Void>.Continuation
     static let pageSize = 1000
@@ -25,9 +26,6 @@ public final class LiveCallFollower: Service, Sendable {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (progress, advanced) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
-
-    /// The last sequence number the index has applied.
-    var appliedSequence: Int64 { applied.reached }
 
     /// Rings `progress` without an advance (a lease just renewed announces where the node is).
     func ringProgress() {

@@ -114,7 +114,7 @@ public final class ReadLease: Service, Sendable {
     private func announceProgress() async {
         var announced: Int64 = 0
         for await _ in follower.progress {
-            let applied = follower.appliedSequence
+            let applied = follower.applied.reached
             guard applied > announced, now < announceUntil.load(ordering: .relaxed) else { continue }
             do {
                 try await database.announceApplied(node, through: applied)
