@@ -24,10 +24,23 @@ struct PostgresReadLeaseTests {
         try await leased(nodes.map(\.lease))
     }
 
+    /// A node takes its lease only once its memory is loaded and a renewal's round trip fits in the
+    /// lease: on a machine that runs the whole suite at once, both can take seconds.
     static func leased(_ leases: [ReadLease]) async throws {
         let held = { leases.allSatisfy { $0.allowsRead() } }
-        for _ in 0..<500 where !held() { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !held(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         try #require(held(), "a node never took its lease")
+    }
+
+    /// A lease of its own beside the store's, on the store's follower, long enough to be taken on a
+    /// loaded machine (a 0.5-s lease is never held while each renewal takes longer than 0.4 s).
+    static func extraLease(
+        _ database: CIPStore.PostgresDatabase, _ store: PostgresCallStore, idleAfter: Duration = .seconds(5)
+    ) -> ReadLease {
+        ReadLease(
+            database: database, follower: store.follower, duration: .seconds(3), margin: .milliseconds(500),
+            idleAfter: idleAfter)
     }
 
     static func value(
@@ -127,8 +140,7 @@ struct PostgresReadLeaseTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func aNodeGivesItsLeaseUpWhenItStops() async throws {
         let (_, database, store) = try await StoreBackend.freshPostgresStore()
-        // A lease of its own beside the store's, on the store's follower.
-        let lease = ReadLease(database: database, follower: store.follower)
+        let lease = Self.extraLease(database, store)
         let running = Task { await lease.run() }
         try await Self.leased([lease])
         func rows() async throws -> Int {
@@ -148,12 +160,13 @@ struct PostgresReadLeaseTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func aNodeNobodyReadsFromLetsItsLeaseLapse() async throws {
         let (_, database, store) = try await StoreBackend.freshPostgresStore()
-        let lease = ReadLease(database: database, follower: store.follower, idleAfter: .milliseconds(400))
+        let lease = Self.extraLease(database, store, idleAfter: .milliseconds(400))
         let running = Task { await lease.run() }
         defer { running.cancel() }
         try await Self.leased([lease])
         var lapsed = false
-        for _ in 0..<500 where !lapsed {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !lapsed, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
             lapsed = !lease.isHeld
         }
