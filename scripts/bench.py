@@ -122,6 +122,16 @@ end
     return path
 
 
+def same_shape_script(script):
+    """The requests of `script`, answered by `/health`: the same request line, headers and wrk script
+    work, but no handler. A route's ratio to this floor is what its handler costs; this floor's to
+    `/health` is what the request's shape costs the client and the HTTP parser."""
+    shape = script[:-len(".lua")] + "-shape.lua"
+    with open(script) as original, open(shape, "w") as out:
+        out.write(original.read().replace('("/api/', '("/health?/api/'))
+    return shape
+
+
 def list_etag(port, token, path):
     """The ETag of a list as it is now (it stays so while nothing writes)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -153,6 +163,10 @@ def run_wrk(port, seconds, script=None, path="/health"):
             "socket_errors": errors.group(1) if errors else ""}
 
 
+# The routes `--request-shape` measures against the same requests sent to `/health`.
+SHAPED_ROUTES = {"GET by transaction_id", "GET by phone pair", "GET by external_unique_id"}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -164,6 +178,8 @@ def main():
     parser.add_argument("--external-ids", type=int, default=10_000)
     parser.add_argument("--database-reads", action="store_true",
                         help="PostgreSQL: serve with --no-postgres-memory-reads (every read asks the database)")
+    parser.add_argument("--request-shape", action="store_true",
+                        help="also run the GET-by-key routes' requests against /health, each round (a second table)")
     options = parser.parse_args()
 
     folder = scratch_folder("cip-bench-")
@@ -243,10 +259,11 @@ def main():
         for name, script in routes if options.rounds > 0 else []:
             # Alternating short runs: a drift of the machine's speed hits both sides of each ratio alike.
             rounds = []
+            shape = same_shape_script(script) if options.request_shape and name in SHAPED_ROUTES else None
             for _ in range(options.rounds):
                 floor = run_wrk(port, options.duration)
                 measured = run_wrk(port, options.duration, script)
-                rounds.append((measured, floor))
+                rounds.append((measured, floor, run_wrk(port, options.duration, shape) if shape else None))
             rows.append((name, rounds))
     finally:
         server.terminate()
@@ -259,15 +276,25 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, rounds in rows:
         # Medians over the rounds; p99 is the worst round's, and every non-2xx answer is counted.
-        rps = statistics.median(measured["rps"] for measured, _ in rounds)
-        floor = statistics.median(floor["rps"] for _, floor in rounds)
-        ratios = [measured["rps"] / floor["rps"] for measured, floor in rounds]
+        rps = statistics.median(measured["rps"] for measured, _, _ in rounds)
+        floor = statistics.median(floor["rps"] for _, floor, _ in rounds)
+        ratios = [measured["rps"] / floor["rps"] for measured, floor, _ in rounds]
         ratio = statistics.median(ratios)
-        p50 = statistics.median(measured["p50"] for measured, _ in rounds)
-        p99 = max(measured["p99"] for measured, _ in rounds)
-        non2xx = sum(measured["non2xx"] for measured, _ in rounds)
+        p50 = statistics.median(measured["p50"] for measured, _, _ in rounds)
+        p99 = max(measured["p99"] for measured, _, _ in rounds)
+        non2xx = sum(measured["non2xx"] for measured, _, _ in rounds)
         print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {non2xx} | {floor:,.0f} | {ratio:.2f} | {min(ratios):.2f}–{max(ratios):.2f} |")
     print(f"| telephony feed (batches of 1,000, durable) | {events_per_second:,.0f} events/s | | | 0 | | | |")
+    shaped = [(name, rounds) for name, rounds in rows if rounds and rounds[0][2]]
+    if shaped:
+        print("\n| route | same requests to /health, req/s | route / same-shape | same-shape / /health |")
+        print("|---|---:|---:|---:|")
+        for name, rounds in shaped:
+            handler = [measured["rps"] / shape["rps"] for measured, _, shape in rounds]
+            shape_cost = [shape["rps"] / floor["rps"] for _, floor, shape in rounds]
+            print(f"| {name} | {statistics.median(shape['rps'] for _, _, shape in rounds):,.0f} "
+                  f"| {statistics.median(handler):.2f} ({min(handler):.2f}–{max(handler):.2f}) "
+                  f"| {statistics.median(shape_cost):.2f} ({min(shape_cost):.2f}–{max(shape_cost):.2f}) |")
     if list_ms is not None:
         print(f"\nlist a whole network of {count:,} calls: {list_ms:.0f} ms (median of 5)")
     print(f"server memory per live call: {max(0, rss_after - rss_before) * 1024 / count:,.0f} bytes "

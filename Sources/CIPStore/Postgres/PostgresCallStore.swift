@@ -41,14 +41,17 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
     /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
-    public init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
+    public init(
+        database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false,
+        leaseTerms: ReadLease.Terms = ReadLease.Terms()
+    ) {
         self.database = database
         self.readsFromMemory = readsFromMemory
         self.sequencer = ChangeSequencer(
             database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
-        self.lease = ReadLease(database: database, follower: follower)
+        self.lease = ReadLease(database: database, follower: follower, terms: leaseTerms)
         self.barrier = ReadBarrier { try await database.latestSequence() }
     }
 
@@ -183,6 +186,21 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }
+    }
+
+    /// A PUT that changes nothing is answered from memory while this node holds its read lease
+    /// (memory then holds every acknowledged write, as SQLite's index does): no transaction, no lock.
+    public func updateCallObject(
+        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
+    ) async throws -> UpdatedCall {
+        if readsFromMemory, lease.allowsRead(), let call = follower.index.call(selector, in: scope),
+            let record = call.recordDecidingUpdates(),
+            let unchanged = PreparedUpdate(update, to: call, record: record, selector: selector, scope: scope)?
+                .unchanged
+        {
+            return unchanged
+        }
+        return UpdatedCall(try await updateCall(selector, in: scope, update))
     }
 
     public func followRename(_ rename: AdvertiserRename) async throws -> Int {

@@ -39,17 +39,24 @@ public final class ReadLease: Service, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(
-        database: PostgresDatabase, follower: LiveCallFollower, duration: Duration = .milliseconds(500),
-        renewEvery: Duration = .milliseconds(100), margin: Duration = .milliseconds(100),
-        idleAfter: Duration = .seconds(5)
-    ) {
+    /// How long a lease lasts and how it is kept. The defaults are what `cip serve` runs with
+    /// (DECISIONS.md, "PostgreSQL"); tests on a loaded machine take longer leases.
+    public struct Terms: Sendable {
+        public var duration = Duration.milliseconds(500)
+        public var renewEvery = Duration.milliseconds(100)
+        public var margin = Duration.milliseconds(100)
+        public var idleAfter = Duration.seconds(5)
+
+        public init() {}
+    }
+
+    init(database: PostgresDatabase, follower: LiveCallFollower, terms: Terms = Terms()) {
         self.database = database
         self.follower = follower
-        self.duration = duration
-        self.renewEvery = renewEvery
-        self.margin = margin
-        self.idleAfter = idleAfter
+        self.duration = terms.duration
+        self.renewEvery = terms.renewEvery
+        self.margin = terms.margin
+        self.idleAfter = terms.idleAfter
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
