@@ -43,7 +43,11 @@ struct PostgresSequencingTests {
         let node = PostgresCallStore(database: database, readsFromMemory: true)
         node.runUntilReleased()
         // Loaded without the unnumbered bridge (as a snapshot leaves such changes out).
-        for _ in 0..<200 where (try? await node.ping()) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        // By deadline: loading takes seconds when the whole suite shares the machine.
+        let loadedBy = ContinuousClock.now + .seconds(30)
+        while (try? await node.ping()) == nil, ContinuousClock.now < loadedBy {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(try await node.apply([bridge], receivedAt: received) == [.duplicate])
         let found = try await node.currentCallObjects(
             CallQuery(
