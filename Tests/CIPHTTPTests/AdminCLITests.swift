@@ -122,7 +122,8 @@ struct AdminCLITests {
 
         _ = try CIPBinary.admin(["advertiser", "update", "--id", "1", "--name", "While Serving"], database: database)
         var seen: String?
-        for _ in 0..<50 where seen != "While Serving" {
+        let carriedBy = ContinuousClock.now + .seconds(30)
+        while seen != "While Serving", ContinuousClock.now < carriedBy {
             seen = try await name()
             if seen != "While Serving" { try await Task.sleep(for: .milliseconds(100)) }
         }

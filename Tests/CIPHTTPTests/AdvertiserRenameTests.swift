@@ -42,7 +42,8 @@ struct AdvertiserRenameTests {
             // The rename is one change of the call, in the change log the streams read (SPEC 8); on
             // PostgreSQL a change is numbered just after its commit, so wait for it.
             var changes: [LoggedChange] = []
-            for _ in 0..<100 where changes.isEmpty {
+            let numberedBy = ContinuousClock.now + .seconds(30)
+            while changes.isEmpty, ContinuousClock.now < numberedBy {
                 changes = try await api.world.store.changes(after: 0, visibleTo: nil, limit: 100).filter {
                     $0.kind == .updated
                 }

@@ -136,7 +136,8 @@ struct PreCallDataTests {
             #expect(first["version"] == .integer(1))
             // Its call_bridged change (what the stream's first event carries) holds it too.
             var bridged: LoggedChange?
-            for _ in 0..<100 where bridged == nil {
+            let numberedBy = ContinuousClock.now + .seconds(30)
+            while bridged == nil, ContinuousClock.now < numberedBy {
                 bridged = try await api.world.store.changes(after: 0, visibleTo: nil, limit: 100).first {
                     $0.transactionID == "PRE-1" && $0.kind == .bridged
                 }

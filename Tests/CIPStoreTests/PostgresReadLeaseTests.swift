@@ -3,7 +3,6 @@ import CIPTestSupport
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import Testing
 
 @testable import CIPStore
@@ -94,42 +93,6 @@ struct PostgresReadLeaseTests {
         #expect(leasedReads > 0, "no read was made under a lease")
     }
 
-    /// A PUT that changes nothing (a retry) is answered from memory under the lease: no transaction,
-    /// so not even the call's lock, held by another session, holds it up — while a PUT that changes
-    /// the call waits for that lock.
-    @Test(.enabled(if: StoreBackend.postgresURL != nil))
-    func aPutThatChangesNothingIsAnsweredFromMemoryUnderTheLease() async throws {
-        let (_, database, store) = try await StoreBackend.freshPostgresStore(leaseTerms: Self.longLease())
-        let world = try await Fixture.make(in: store)
-        _ = try await store.apply([world.bridged("SAME", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
-        let scope = world.scope(.network, world.networkA.id)
-        let selector = CallSelector(transactionID: "SAME", externalUniqueID: nil)
-        let written = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
-        try await Self.leased(store)
-        let (retried, changed) = (Finished(), Finished())
-        try await database.client.withConnection { connection in
-            let logger = Logger(label: "test")
-            // The lock every write of the call takes first (`PostgresCallRows.lock`), in this session.
-            try await connection.query("SELECT pg_advisory_lock(hashtextextended(\("SAME"), 7391002))", logger: logger)
-            let change = Task {
-                defer { changed.mark() }
-                return try await store.updateCallObject(selector, in: scope, Self.note("changed"))
-            }
-            let retry = Task {
-                let answer = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
-                retried.mark()
-                return answer
-            }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !retried.isMarked, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(retried.isMarked, "the retry waited for the call's lock: it was not answered from memory")
-            #expect(!changed.isMarked, "a PUT that changes the call did not wait for its lock")
-            try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
-            #expect(try await retry.value == written)
-            #expect(try await change.value.etag != written.etag)
-        }
-    }
-
     /// A node that stops renewing (killed) holds writes up until its lease ends, and no longer: the
     /// write is then acknowledged, and the node's reads would have gone back to the barrier.
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
@@ -215,11 +178,4 @@ struct PostgresReadLeaseTests {
         #expect(lapsed, "the lease was kept without reads")
         try await Self.leased([lease])
     }
-}
-
-/// Set once a task has ended, for a test that watches it without awaiting it.
-private final class Finished: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isMarked: Bool { flag.load(ordering: .acquiring) }
-    func mark() { flag.store(true, ordering: .releasing) }
 }

@@ -35,16 +35,14 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
 
     /// A PostgreSQL store on a fresh database, migrated and reading calls from memory, with the
     /// database and its URL for tests that look at them directly.
-    public static func freshPostgresStore(
-        leaseTerms: ReadLease.Terms = ReadLease.Terms()
-    ) async throws -> (
+    public static func freshPostgresStore() async throws -> (
         url: String, database: CIPStore.PostgresDatabase, store: PostgresCallStore
     ) {
         let url = try await freshPostgresDatabase()
         // Many tests share two cores and one server: waiting for a connection may take a while,
         // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
         let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let store = PostgresCallStore(database: database, readsFromMemory: true, leaseTerms: leaseTerms)
+        let store = PostgresCallStore(database: database, readsFromMemory: true)
         // The pool and the sequencer stop when the test lets go of the store.
         store.runUntilReleased()
         try await store.migrate()

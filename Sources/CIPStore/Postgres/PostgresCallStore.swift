@@ -41,17 +41,14 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
 
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
     /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
-    public init(
-        database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false,
-        leaseTerms: ReadLease.Terms = ReadLease.Terms()
-    ) {
+    public init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
         self.database = database
         self.readsFromMemory = readsFromMemory
         self.sequencer = ChangeSequencer(
             database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
-        self.lease = ReadLease(database: database, follower: follower, terms: leaseTerms)
+        self.lease = ReadLease(database: database, follower: follower)
         self.barrier = ReadBarrier { try await database.latestSequence() }
     }
 
@@ -70,7 +67,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         background.keep(Task { await listener.run() })
         if readsFromMemory {
             background.keep(Task { await follower.run() })
-            background.keep(Task { await lease.run() })
+            if !sequencer.isManual { background.keep(Task { await lease.run() }) }
         }
     }
 
@@ -84,10 +81,17 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// once it holds every change numbered before the call too, acknowledged or not (a stream that has
     /// seen a change wants a snapshot that has it): through the barrier, whatever the lease.
     private func currentIndex(everyChange: Bool = false) async throws -> LiveCallIndex {
-        if !everyChange, lease.allowsRead() { return follower.index }
+        if !everyChange, memoryHoldsEveryAcknowledgedWrite() { return follower.index }
         let head = try await barrier.head()
         try await follower.waitUntilApplied(head, timeout: Self.readDeadline)
         return follower.index
+    }
+
+    /// Whether this node's memory holds every write acknowledged through any node, without asking
+    /// the database: while it holds its lease — which only holds that promise while writes wait for
+    /// lease holders, not with manual numbering (a write is acknowledged at commit then).
+    private func memoryHoldsEveryAcknowledgedWrite() -> Bool {
+        !sequencer.isManual && lease.allowsRead()
     }
 
     /// The index finds the calls; their whole records are read from the database.
@@ -186,21 +190,6 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             let (updated, write) = try CallWrite.update(record, with: update)
             return (updated, write ?? CallWrite(), Timestamp.now())
         }
-    }
-
-    /// A PUT that changes nothing is answered from memory while this node holds its read lease
-    /// (memory then holds every acknowledged write, as SQLite's index does): no transaction, no lock.
-    public func updateCallObject(
-        _ selector: CallSelector, in scope: CallScope, _ update: CallUpdate
-    ) async throws -> UpdatedCall {
-        if readsFromMemory, lease.allowsRead(), let call = follower.index.call(selector, in: scope),
-            let record = call.recordDecidingUpdates(),
-            let unchanged = PreparedUpdate(update, to: call, record: record, selector: selector, scope: scope)?
-                .unchanged
-        {
-            return unchanged
-        }
-        return UpdatedCall(try await updateCall(selector, in: scope, update))
     }
 
     public func followRename(_ rename: AdvertiserRename) async throws -> Int {
