@@ -41,13 +41,11 @@ public final class ReadLease: Service, Sendable {
 
     /// How long a lease lasts and how it is kept. The defaults are what `cip serve` runs with
     /// (DECISIONS.md, "PostgreSQL"); tests on a loaded machine take longer leases.
-    public struct Terms: Sendable {
-        public var duration = Duration.milliseconds(500)
-        public var renewEvery = Duration.milliseconds(100)
-        public var margin = Duration.milliseconds(100)
-        public var idleAfter = Duration.seconds(5)
-
-        public init() {}
+    struct Terms: Sendable {
+        var duration = Duration.milliseconds(500)
+        var renewEvery = Duration.milliseconds(100)
+        var margin = Duration.milliseconds(100)
+        var idleAfter = Duration.seconds(5)
     }
 
     init(database: PostgresDatabase, follower: LiveCallFollower, terms: Terms = Terms()) {
