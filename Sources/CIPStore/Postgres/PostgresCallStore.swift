@@ -38,12 +38,17 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// `--no-postgres-memory-reads`); from the database otherwise (`cip admin`, which reads once and
     /// ends). docs/DECISIONS.md, "PostgreSQL".
     public let readsFromMemory: Bool
+    /// Whether this node reads under a lease: only where writes wait for lease holders before they
+    /// are acknowledged (`ChangeSequencer.numbered`) — not with manual numbering, where a write is
+    /// acknowledged at commit.
+    private let readsUnderLease: Bool
 
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
     /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
     public init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
         self.database = database
         self.readsFromMemory = readsFromMemory
+        self.readsUnderLease = readsFromMemory && !manualNumbering
         self.sequencer = ChangeSequencer(
             database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
@@ -55,7 +60,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// The services that run beside the store: the pool, the sequencer, the listener, the follower
     /// and the read lease.
     public var services: [any Service] {
-        readsFromMemory ? [database, sequencer, listener, follower, lease] : [database, sequencer, listener]
+        [database, sequencer, listener] + (readsFromMemory ? [follower] : []) + (readsUnderLease ? [lease] : [])
     }
 
     /// Runs the pool, the sequencer, the listener and the follower in tasks of their own until this
@@ -67,8 +72,8 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         background.keep(Task { await listener.run() })
         if readsFromMemory {
             background.keep(Task { await follower.run() })
-            if !sequencer.isManual { background.keep(Task { await lease.run() }) }
         }
+        if readsUnderLease { background.keep(Task { await lease.run() }) }
     }
 
     /// Succeeds when the database answers and this node's memory holds the live calls.
@@ -88,10 +93,9 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     }
 
     /// Whether this node's memory holds every write acknowledged through any node, without asking
-    /// the database: while it holds its lease — which only holds that promise while writes wait for
-    /// lease holders, not with manual numbering (a write is acknowledged at commit then).
+    /// the database: while it holds its lease.
     private func memoryHoldsEveryAcknowledgedWrite() -> Bool {
-        !sequencer.isManual && lease.allowsRead()
+        readsUnderLease && lease.allowsRead()
     }
 
     /// The index finds the calls; their whole records are read from the database.
