@@ -3,6 +3,7 @@ import CIPTestSupport
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import CIPStore
@@ -48,6 +49,17 @@ struct PostgresReadLeaseTests {
         ReadLease(database: database, follower: store.follower, terms: longLease(idleAfter: idleAfter))
     }
 
+    /// A node on a fresh database whose own lease lasts as long as `longLease`'s.
+    static func leasedNode() async throws -> (database: CIPStore.PostgresDatabase, store: PostgresCallStore) {
+        let url = try await StoreBackend.freshPostgresDatabase()
+        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let store = PostgresCallStore(
+            database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: longLease())
+        store.runUntilReleased()
+        try await store.migrate()
+        return (database, store)
+    }
+
     static func value(
         of id: String, in node: PostgresCallStore, _ world: Fixture
     ) async throws -> JSONValue? {
@@ -91,6 +103,65 @@ struct PostgresReadLeaseTests {
         }
         #expect(stale.isEmpty, "\(stale.count) of 200: \(stale.prefix(5))")
         #expect(leasedReads > 0, "no read was made under a lease")
+    }
+
+    /// A PUT that changes nothing (a retry) is answered from memory under the lease: no transaction,
+    /// so not even the call's lock, held by another session, holds it up — while a PUT that changes
+    /// the call waits for that lock.
+    @Test(.enabled(if: StoreBackend.postgresURL != nil))
+    func aPutThatChangesNothingIsAnsweredFromMemoryUnderTheLease() async throws {
+        let (database, store) = try await Self.leasedNode()
+        let world = try await Fixture.make(in: store)
+        _ = try await store.apply([world.bridged("SAME", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
+        let scope = world.scope(.network, world.networkA.id)
+        let selector = CallSelector(transactionID: "SAME", externalUniqueID: nil)
+        let written = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
+        try await Self.leased(store)
+        let (retried, changed) = (Finished(), Finished())
+        try await database.client.withConnection { connection in
+            let logger = Logger(label: "test")
+            // The lock every write of the call takes first (`PostgresCallRows.lock`), in this session.
+            try await connection.query("SELECT pg_advisory_lock(hashtextextended(\("SAME"), 7391002))", logger: logger)
+            let change = Task {
+                defer { changed.mark() }
+                return try await store.updateCallObject(selector, in: scope, Self.note("changed"))
+            }
+            let retry = Task {
+                let answer = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
+                retried.mark()
+                return answer
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !retried.isMarked, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(retried.isMarked, "the retry waited for the call's lock: it was not answered from memory")
+            #expect(!changed.isMarked, "a PUT that changes the call did not wait for its lock")
+            try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+            #expect(try await retry.value == written)
+            #expect(try await change.value.etag != written.etag)
+        }
+    }
+
+    /// A no-op answered from memory waits, as a write does, until every node the database shows
+    /// leased has applied the log's head: memory may hold a change numbered but not yet acknowledged,
+    /// which another leased node has not applied, and the client may read through that node next. A
+    /// leased node that never announces its progress holds the answer until its lease ends.
+    @Test(.enabled(if: StoreBackend.postgresURL != nil))
+    func aPutThatChangesNothingWaitsForEveryLeasedNode() async throws {
+        let (database, store) = try await Self.leasedNode()
+        let world = try await Fixture.make(in: store)
+        _ = try await store.apply([world.bridged("RETRIED", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
+        let scope = world.scope(.network, world.networkA.id)
+        let selector = CallSelector(transactionID: "RETRIED", externalUniqueID: nil)
+        let written = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
+        try await Self.leased(store)
+        try await database.client.query(
+            "INSERT INTO read_leases (node_id, lease_until) VALUES ('behind', now() + interval '2 seconds')",
+            logger: Logger(label: "test"))
+        #expect(try await store.updateCallObject(selector, in: scope, Self.note("kept")) == written)
+        let ended = try await database.client.query(
+            "SELECT lease_until < now() FROM read_leases WHERE node_id = 'behind'", logger: Logger(label: "test")
+        ).collect().first?.decode(Bool.self)
+        #expect(ended == true, "a retry was answered while a leased node that had not applied the log held its lease")
     }
 
     /// A node that stops renewing (killed) holds writes up until its lease ends, and no longer: the
@@ -178,4 +249,11 @@ struct PostgresReadLeaseTests {
         #expect(lapsed, "the lease was kept without reads")
         try await Self.leased([lease])
     }
+}
+
+/// Set once a task has ended, for a test that watches it without awaiting it.
+private final class Finished: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isMarked: Bool { flag.load(ordering: .acquiring) }
+    func mark() { flag.store(true, ordering: .releasing) }
 }

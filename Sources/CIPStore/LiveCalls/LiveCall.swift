@@ -66,7 +66,13 @@ final class LiveCall: Sendable {
     /// The whole record, rebuilt from the call object and the bookkeeping; nil when they are unknown.
     func record() -> CallRecord? {
         guard lastReceivedAt != Self.unknown else { return nil }
-        return CallRecord(
+        return recordDecidingUpdates()
+    }
+
+    /// The record rebuilt from the call object, its bookkeeping possibly unknown: enough to decide
+    /// what an update changes (`CallUpdate.applied` reads no bookkeeping), never to be written.
+    func recordDecidingUpdates() -> CallRecord? {
+        CallRecord(
             liveCallObject: object, networkID: networkID, lastEventAt: lastEventAt, lastReceivedAt: lastReceivedAt)
     }
 

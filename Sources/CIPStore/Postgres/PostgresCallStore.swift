@@ -22,7 +22,9 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// This node's lease to read from memory without the barrier.
     public let lease: ReadLease
     public let changeBell = ChangeBell()
-    private let barrier: ReadBarrier
+    let barrier: ReadBarrier<Int64>
+    /// The log's head and the leases held, learned after a no-op PUT was decided from memory.
+    let leaseChecks: ReadBarrier<LeaseCheck>
     /// One write per call at a time on this node waits for a pooled connection. Concurrent PUTs of
     /// one call queue for its row lock in the database; each would hold one of the pool's connections
     /// while it waits, so a burst on one hot call (or a hostile client's) could take every
@@ -41,11 +43,17 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     /// Whether this node reads under a lease: only where writes wait for lease holders before they
     /// are acknowledged (`ChangeSequencer.numbered`) — not with manual numbering, where a write is
     /// acknowledged at commit.
-    private let readsUnderLease: Bool
+    let readsUnderLease: Bool
 
     /// With `manualNumbering` (for tests that hold numbering back on purpose), no sequencer runs
     /// beside the store: a write is acknowledged at commit, and is read once a `stampRound()` numbers it.
-    public init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
+    public convenience init(database: PostgresDatabase, manualNumbering: Bool = false, readsFromMemory: Bool = false) {
+        self.init(
+            database: database, manualNumbering: manualNumbering, readsFromMemory: readsFromMemory, leaseTerms: .init())
+    }
+
+    /// With the lease's terms of a test on a loaded machine.
+    init(database: PostgresDatabase, manualNumbering: Bool, readsFromMemory: Bool, leaseTerms: ReadLease.Terms) {
         self.database = database
         self.readsFromMemory = readsFromMemory
         self.readsUnderLease = readsFromMemory && !manualNumbering
@@ -53,8 +61,9 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
             database: database, bell: changeBell, isManual: manualNumbering, acknowledgesNumbered: readsFromMemory)
         self.listener = ChangeListener(database: database, bell: changeBell)
         self.follower = LiveCallFollower(database: database, bell: changeBell)
-        self.lease = ReadLease(database: database, follower: follower)
+        self.lease = ReadLease(database: database, follower: follower, terms: leaseTerms)
         self.barrier = ReadBarrier { try await database.latestSequence() }
+        self.leaseChecks = ReadBarrier { try await database.leaseCheck() }
     }
 
     /// The services that run beside the store: the pool, the sequencer, the listener, the follower
@@ -80,22 +89,6 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
     public func ping() async throws {
         try await database.ping()
         guard follower.isLoaded || !readsFromMemory else { throw DomainError.unavailable }
-    }
-
-    /// This node's index, once it holds every write acknowledged before the call. With `everyChange`,
-    /// once it holds every change numbered before the call too, acknowledged or not (a stream that has
-    /// seen a change wants a snapshot that has it): through the barrier, whatever the lease.
-    private func currentIndex(everyChange: Bool = false) async throws -> LiveCallIndex {
-        if !everyChange, memoryHoldsEveryAcknowledgedWrite() { return follower.index }
-        let head = try await barrier.head()
-        try await follower.waitUntilApplied(head, timeout: Self.readDeadline)
-        return follower.index
-    }
-
-    /// Whether this node's memory holds every write acknowledged through any node, without asking
-    /// the database: while it holds its lease.
-    private func memoryHoldsEveryAcknowledgedWrite() -> Bool {
-        readsUnderLease && lease.allowsRead()
     }
 
     /// The index finds the calls; their whole records are read from the database.
@@ -283,16 +276,6 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         // applied by every node that reads under a lease.
         if let check = try await sequencer.numbered(afterChanges: changed) { await leaseHoldersApplied(check) }
         return result
-    }
-
-    /// Returns once every node that `check` found leased has applied its head, or its lease has ended.
-    private func leaseHoldersApplied(_ check: LeaseCheck) async {
-        for holder in check.holders {
-            let waited = ContinuousClock.now - check.checkedAt
-            guard waited < holder.remaining else { continue }
-            let progress = holder.node == lease.node ? follower.applied : listener.peers.progress(of: holder.node)
-            _ = await progress.wait(for: check.head, timeout: holder.remaining - waited)
-        }
     }
 
     private func inBatches(_ batch: @escaping @Sendable (PostgresCallRows) async throws -> Int) async throws -> Int {

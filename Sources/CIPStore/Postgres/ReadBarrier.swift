@@ -11,21 +11,24 @@ import Synchronization
 /// (it may have been answered before they began). So however many reads arrive, at most one head
 /// query is in flight per node, and each read waits for at most two of them — the way Raft's
 /// ReadIndex serves reads without a round trip each.
-final class ReadBarrier: Sendable {
+///
+/// The same sharing serves any query whose answer must be learned after the caller asked: a no-op
+/// PUT answered from memory shares its lease check this way (`PostgresCallStore`).
+final class ReadBarrier<Value: Sendable>: Sendable {
     private struct State {
         var inFlight = false
-        var next: [CheckedContinuation<Int64, any Error>] = []
+        var next: [CheckedContinuation<Value, any Error>] = []
     }
 
     private let state = Mutex(State())
-    private let readHead: @Sendable () async throws -> Int64
+    private let query: @Sendable () async throws -> Value
 
-    init(readHead: @escaping @Sendable () async throws -> Int64) {
-        self.readHead = readHead
+    init(query: @escaping @Sendable () async throws -> Value) {
+        self.query = query
     }
 
-    /// The change log's head, read by a query that started after this call.
-    func head() async throws -> Int64 {
+    /// The query's answer (the change log's head, for reads), from a query that started after this call.
+    func fresh() async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             let starts = state.withLock { state -> Bool in
                 state.next.append(continuation)
@@ -37,10 +40,10 @@ final class ReadBarrier: Sendable {
         }
     }
 
-    /// Reads the head for each batch of waiting reads until none is left.
+    /// Runs the query for each batch of waiting callers until none is left.
     private func runQueries() async {
         while true {
-            let batch = state.withLock { state -> [CheckedContinuation<Int64, any Error>]? in
+            let batch = state.withLock { state -> [CheckedContinuation<Value, any Error>]? in
                 guard !state.next.isEmpty else {
                     state.inFlight = false
                     return nil
@@ -50,8 +53,8 @@ final class ReadBarrier: Sendable {
             }
             guard let batch else { return }
             do {
-                let head = try await readHead()
-                for read in batch { read.resume(returning: head) }
+                let answer = try await query()
+                for read in batch { read.resume(returning: answer) }
             } catch {
                 for read in batch { read.resume(throwing: error) }
             }

@@ -106,15 +106,12 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         // The update is worked out from the call's object before the write starts, off the writer
         // queue that every write waits for; inside, it is used if the index still holds that object.
         let prepared = live.call(selector, in: scope).flatMap { call -> PreparedUpdate? in
-            guard let record = call.record(), selector.matches(record, in: scope),
-                let (updated, write) = try? CallWrite.update(record, with: update)
+            guard let record = call.record(),
+                let prepared = PreparedUpdate(update, to: call, record: record, selector: selector, scope: scope)
             else { return nil }
-            return PreparedUpdate(call: call, updated: updated, write: write?.withChangeRowsWritten())
+            return PreparedUpdate(call: call, updated: prepared.updated, write: prepared.write?.withChangeRowsWritten())
         }
-        // A PUT that changes nothing (a retry, a value set again; SPEC 2.4) is answered here: the index
-        // holds every acknowledged write, so the call read there is a state it had while the request
-        // ran, and answering the no-op at that point orders it before any write not yet acknowledged.
-        // A failed `If-Match` is checked again on the writer. DECISIONS.md, "Calls and updates".
+        // A PUT that changes nothing is answered here: the index holds every acknowledged write.
         if let prepared, prepared.write == nil { return (prepared.updated, prepared.call.object) }
         return try await commit { rows in
             // On the writer queue the index holds every committed write, so it is as good as a read;
@@ -200,11 +197,4 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
             }
         }
     }
-}
-
-/// A PUT's update worked out off the writer queue, from the call object the index held then.
-private struct PreparedUpdate: Sendable {
-    let call: LiveCall
-    let updated: CallRecord
-    let write: CallWrite?
 }
