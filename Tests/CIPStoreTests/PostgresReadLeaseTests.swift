@@ -49,15 +49,35 @@ struct PostgresReadLeaseTests {
         ReadLease(database: database, follower: store.follower, terms: longLease(idleAfter: idleAfter))
     }
 
-    /// A node on a fresh database whose own lease lasts as long as `longLease`'s.
-    static func leasedNode() async throws -> (database: CIPStore.PostgresDatabase, store: PostgresCallStore) {
-        let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let store = PostgresCallStore(
-            database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: longLease())
-        store.runUntilReleased()
-        try await store.migrate()
-        return (database, store)
+    /// A call `id` with the note "kept", written through a node (on a fresh database, whose own lease
+    /// lasts as long as `longLease`'s) that then holds its lease: what a retry of that PUT finds.
+    struct Retried {
+        let database: CIPStore.PostgresDatabase
+        let store: PostgresCallStore
+        let scope: CallScope
+        let selector: CallSelector
+        /// The first PUT's answer.
+        let written: UpdatedCall
+
+        init(_ id: String) async throws {
+            let url = try await StoreBackend.freshPostgresDatabase()
+            database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            store = PostgresCallStore(
+                database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: longLease())
+            store.runUntilReleased()
+            try await store.migrate()
+            let world = try await Fixture.make(in: store)
+            _ = try await store.apply([world.bridged(id, at: 1000)], receivedAt: Timestamp(milliseconds: 1))
+            scope = world.scope(.network, world.networkA.id)
+            selector = CallSelector(transactionID: id, externalUniqueID: nil)
+            written = try await store.updateCallObject(selector, in: scope, note("kept"))
+            try await leased(store)
+        }
+
+        /// The same PUT again, or one that sets `value`.
+        func put(_ value: String = "kept") async throws -> UpdatedCall {
+            try await store.updateCallObject(selector, in: scope, note(value))
+        }
     }
 
     static func value(
@@ -110,24 +130,18 @@ struct PostgresReadLeaseTests {
     /// the call waits for that lock.
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func aPutThatChangesNothingIsAnsweredFromMemoryUnderTheLease() async throws {
-        let (database, store) = try await Self.leasedNode()
-        let world = try await Fixture.make(in: store)
-        _ = try await store.apply([world.bridged("SAME", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
-        let scope = world.scope(.network, world.networkA.id)
-        let selector = CallSelector(transactionID: "SAME", externalUniqueID: nil)
-        let written = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
-        try await Self.leased(store)
+        let call = try await Retried("SAME")
         let (retried, changed) = (Finished(), Finished())
-        try await database.client.withConnection { connection in
+        try await call.database.client.withConnection { connection in
             let logger = Logger(label: "test")
             // The lock every write of the call takes first (`PostgresCallRows.lock`), in this session.
             try await connection.query("SELECT pg_advisory_lock(hashtextextended(\("SAME"), 7391002))", logger: logger)
             let change = Task {
                 defer { changed.mark() }
-                return try await store.updateCallObject(selector, in: scope, Self.note("changed"))
+                return try await call.put("changed")
             }
             let retry = Task {
-                let answer = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
+                let answer = try await call.put()
                 retried.mark()
                 return answer
             }
@@ -136,8 +150,8 @@ struct PostgresReadLeaseTests {
             #expect(retried.isMarked, "the retry waited for the call's lock: it was not answered from memory")
             #expect(!changed.isMarked, "a PUT that changes the call did not wait for its lock")
             try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
-            #expect(try await retry.value == written)
-            #expect(try await change.value.etag != written.etag)
+            #expect(try await retry.value == call.written)
+            #expect(try await change.value.etag != call.written.etag)
         }
     }
 
@@ -147,18 +161,12 @@ struct PostgresReadLeaseTests {
     /// leased node that never announces its progress holds the answer until its lease ends.
     @Test(.enabled(if: StoreBackend.postgresURL != nil))
     func aPutThatChangesNothingWaitsForEveryLeasedNode() async throws {
-        let (database, store) = try await Self.leasedNode()
-        let world = try await Fixture.make(in: store)
-        _ = try await store.apply([world.bridged("RETRIED", at: 1000)], receivedAt: Timestamp(milliseconds: 1))
-        let scope = world.scope(.network, world.networkA.id)
-        let selector = CallSelector(transactionID: "RETRIED", externalUniqueID: nil)
-        let written = try await store.updateCallObject(selector, in: scope, Self.note("kept"))
-        try await Self.leased(store)
-        try await database.client.query(
+        let call = try await Retried("RETRIED")
+        try await call.database.client.query(
             "INSERT INTO read_leases (node_id, lease_until) VALUES ('behind', now() + interval '2 seconds')",
             logger: Logger(label: "test"))
-        #expect(try await store.updateCallObject(selector, in: scope, Self.note("kept")) == written)
-        let ended = try await database.client.query(
+        #expect(try await call.put() == call.written)
+        let ended = try await call.database.client.query(
             "SELECT lease_until < now() FROM read_leases WHERE node_id = 'behind'", logger: Logger(label: "test")
         ).collect().first?.decode(Bool.self)
         #expect(ended == true, "a retry was answered while a leased node that had not applied the log held its lease")
