@@ -5,8 +5,9 @@ import CIPDomain
 /// One that changes nothing (a retry, a value set again; SPEC 2.4) is answered from memory: while
 /// memory holds every acknowledged write (SQLite's index; a PostgreSQL node under its read lease),
 /// the call read there is a state it had while the request ran, and answering the no-op at that
-/// point orders it before any write not yet acknowledged. A failed `If-Match` is not answered here:
-/// the write path checks it again. DECISIONS.md, "Calls and updates".
+/// point orders it before any write not yet acknowledged (on PostgreSQL once the other leased nodes
+/// hold that state too: `PostgresCallStore.updateCallObject`). A failed `If-Match` is not answered
+/// here: the write path checks it again. DECISIONS.md, "Calls and updates".
 struct PreparedUpdate: Sendable {
     /// The call as memory held it.
     let call: LiveCall
