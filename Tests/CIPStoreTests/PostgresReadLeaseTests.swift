@@ -12,10 +12,11 @@ import Testing
 /// is acknowledged only once every leased node has applied it, or its lease has ended.
 @Suite("PostgreSQL: read leases")
 struct PostgresReadLeaseTests {
-    /// A second node on the same database, as `cip serve` runs one.
-    static func node(_ url: String) async throws -> PostgresCallStore {
+    /// A second node on the same database, as `cip serve` runs one (with its lease's terms).
+    static func node(_ url: String, leaseTerms: ReadLease.Terms = .init()) async throws -> PostgresCallStore {
         let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-        let node = PostgresCallStore(database: database, readsFromMemory: true)
+        let node = PostgresCallStore(
+            database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: leaseTerms)
         node.runUntilReleased()
         return node
     }
@@ -60,11 +61,8 @@ struct PostgresReadLeaseTests {
         let written: UpdatedCall
 
         init(_ id: String) async throws {
-            let url = try await StoreBackend.freshPostgresDatabase()
-            database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
-            store = PostgresCallStore(
-                database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: longLease())
-            store.runUntilReleased()
+            store = try await node(StoreBackend.freshPostgresDatabase(), leaseTerms: longLease())
+            database = store.database
             try await store.migrate()
             let world = try await Fixture.make(in: store)
             _ = try await store.apply([world.bridged(id, at: 1000)], receivedAt: Timestamp(milliseconds: 1))
