@@ -24,11 +24,15 @@ final class OperationProgress: Sendable {
         state.withLock { $0.lastProgress = .now }
     }
 
-    /// Why the operation counts as stalled at `now`, if it does.
+    /// Why the operation counts as stalled at `now`, if it does: it passed its deadline, or the
+    /// connection it holds has closed — its query may then never be answered (postgres-nio 1.33.2;
+    /// the crash campaign's requests in flight at a `kill -9` of PostgreSQL waited out the whole
+    /// statement deadline). Whatever it would still answer is as uncertain as the `503` it gets.
     func stall(now: ContinuousClock.Instant, leaseDeadline: Duration, statementDeadline: Duration) -> Stall? {
         state.withLock { state in
             if let connection = state.connection {
-                return now - state.lastProgress >= statementDeadline ? .statement(connection) : nil
+                let overdue = now - state.lastProgress >= statementDeadline
+                return overdue || connection.isClosed ? .statement(connection) : nil
             }
             return now - state.started >= leaseDeadline ? .lease : nil
         }
