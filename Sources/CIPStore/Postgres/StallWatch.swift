@@ -41,7 +41,8 @@ final class OperationProgress: Sendable {
     enum Stall {
         /// No connection could be had in time.
         case lease
-        /// The leased connection made no progress in time; it is closed, since it cannot be trusted.
+        /// The leased connection made no progress in time, or has closed; it is closed (again), since
+        /// it cannot be trusted.
         case statement(PostgresConnection)
     }
 }
