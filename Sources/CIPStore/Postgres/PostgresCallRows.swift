@@ -17,6 +17,19 @@ struct PostgresCallRows {
         for try await _ in try await connection.execute(LockCalls(ids: transactionIDs.sorted()), logger: logger) {}
     }
 
+    /// `lock(transactionIDs)`, then `calls(transactionIDs)`, in one round trip (`cip_locked_calls`,
+    /// migration v8): the read sees every write of those calls committed before the locks were held.
+    func lockedCalls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
+        guard !transactionIDs.isEmpty else { return [:] }
+        var calls: [String: CallRecord] = [:]
+        for try await record in try await connection.execute(
+            LockedCallsByID(ids: transactionIDs.sorted()), logger: logger)
+        {
+            calls[record.transactionID] = record
+        }
+        return calls
+    }
+
     /// The stored calls among `transactionIDs`, live or ended.
     func calls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
         var calls: [String: CallRecord] = [:]
@@ -190,6 +203,13 @@ private struct LockCalls: TransactionIDListStatement {
         "SELECT pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest($1::text[]) AS k ORDER BY k"
     let ids: [String]
     func decodeRow(_ row: PostgresRow) throws {}
+}
+
+private struct LockedCallsByID: TransactionIDListStatement {
+    typealias Row = CallRecord
+    static let sql = "SELECT \(CallColumns.names) FROM cip_locked_calls($1::text[])"
+    let ids: [String]
+    func decodeRow(_ row: PostgresRow) throws -> CallRecord { try CallColumns.decode(row.makeRandomAccess()) }
 }
 
 private struct CallsByID: TransactionIDListStatement {

@@ -149,8 +149,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         let ids = Set(transactionIDs).sorted()
         return try await CallerError.unwrapping {
             try await commit { rows in
-                try await rows.lock(ids)
-                let stored = try await rows.calls(ids)
+                let stored = try await rows.lockedCalls(ids)
                 let (parsed, events) = try CallWrite.parse(calls: stored, parse)
                 let (outcomes, write) = CallWrite.fold(
                     events, calls: stored, seen: try await rows.seenEvents(among: events.map(\.identity)),
@@ -180,8 +179,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
                 transactionID = try await rows.calls(sql, values).first(where: scope.contains)?.transactionID
             }
             guard let transactionID else { throw DomainError.notFound }
-            try await rows.lock([transactionID])
-            guard let record = try await rows.calls([transactionID])[transactionID],
+            guard let record = try await rows.lockedCalls([transactionID])[transactionID],
                 selector.matches(record, in: scope)
             else { throw DomainError.notFound }
             let (updated, write) = try CallWrite.update(record, with: update)
@@ -193,9 +191,8 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         let (sql, values) = CallSQL.liveOfAdvertiser(.postgres, rename.after.id)
         return try await commit { rows in
             let candidates = try await rows.calls(sql, values).compactMap { rename.applied(to: $0)?.transactionID }
-            try await rows.lock(candidates)
             // Under the locks, read again: a call may have changed (or ended) meanwhile.
-            let locked = try await rows.calls(candidates).values.sorted { $0.transactionID < $1.transactionID }
+            let locked = try await rows.lockedCalls(candidates).values.sorted { $0.transactionID < $1.transactionID }
             let write = CallWrite.rename(rename, of: locked)
             return (write.upserts.count, write, Timestamp.now())
         }

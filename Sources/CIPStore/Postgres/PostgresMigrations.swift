@@ -173,5 +173,22 @@ enum PostgresMigrations {
                 "CREATE TABLE read_leases (node_id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)"
             ]
         ),
+        (
+            "v8-locked-calls-function",
+            [
+                // A write's first step in one round trip (`PostgresCallRows.lockedCalls`): the calls'
+                // locks, in a fixed order, then their rows. VOLATILE: the read takes its snapshot
+                // after the locks are held, so it sees every write that held them before.
+                """
+                CREATE FUNCTION cip_locked_calls(ids text[]) RETURNS SETOF calls
+                LANGUAGE plpgsql VOLATILE AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest(ids) AS k ORDER BY k;
+                    RETURN QUERY SELECT * FROM calls WHERE transaction_id = ANY(ids);
+                END
+                $$
+                """
+            ]
+        ),
     ]
 }
