@@ -20,7 +20,7 @@ struct PostgresCallGatesTests {
         let scope = world.scope(.network, world.networkA.id)
         let name = String(url.split(separator: "/").last ?? "")
 
-        // Sessions of the store's database waiting for a call's lock (`PostgresCallRows.lock`, keyed
+        // Sessions of the store's database waiting for a call's lock (`PostgresCallRows.lockedCalls`, keyed
         // 7391002; the sequencer's own lock is another), sampled while the burst runs.
         let mostWaiting = Mutex(0)
         let burstDone = Atomic<Bool>(false)

@@ -132,7 +132,7 @@ struct PostgresReadLeaseTests {
         let (retried, changed) = (Finished(), Finished())
         try await call.database.client.withConnection { connection in
             let logger = Logger(label: "test")
-            // The lock every write of the call takes first (`PostgresCallRows.lock`), in this session.
+            // The lock every write of the call takes first (`PostgresCallRows.lockedCalls`), in this session.
             try await connection.query("SELECT pg_advisory_lock(hashtextextended(\("SAME"), 7391002))", logger: logger)
             let change = Task {
                 defer { changed.mark() }

@@ -9,16 +9,11 @@ struct PostgresCallRows {
     let logger: Logger
 
     /// Takes each call's lock for the rest of the transaction, in a fixed order so that two nodes'
-    /// transactions cannot deadlock. Every write of a call — event, update, expiry — takes it first,
-    /// so a call's changes apply one at a time across every node, and its change records are
-    /// written in the order they happen.
-    func lock(_ transactionIDs: [String]) async throws {
-        guard !transactionIDs.isEmpty else { return }
-        for try await _ in try await connection.execute(LockCalls(ids: transactionIDs.sorted()), logger: logger) {}
-    }
-
-    /// `lock(transactionIDs)`, then `calls(transactionIDs)`, in one round trip (`cip_locked_calls`,
-    /// migration v8): the read sees every write of those calls committed before the locks were held.
+    /// transactions cannot deadlock, then reads the stored calls among them, live or ended — one
+    /// round trip (`cip_locked_calls`, migration v8, the one place the lock is spelled): the read
+    /// sees every write of those calls committed before the locks were held. Every write of a call —
+    /// event, update, rename, expiry — takes it first, so a call's changes apply one at a time across
+    /// every node, and its change records are written in the order they happen.
     func lockedCalls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
         guard !transactionIDs.isEmpty else { return [:] }
         var calls: [String: CallRecord] = [:]
@@ -195,14 +190,6 @@ extension TransactionIDListStatement {
         binds.append(ids)
         return binds
     }
-}
-
-private struct LockCalls: TransactionIDListStatement {
-    typealias Row = ()
-    static let sql =
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 7391002)) FROM unnest($1::text[]) AS k ORDER BY k"
-    let ids: [String]
-    func decodeRow(_ row: PostgresRow) throws {}
 }
 
 private struct LockedCallsByID: TransactionIDListStatement {

@@ -4,7 +4,7 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Calls in progress on PostgreSQL, written by any number of nodes at once: every write of a call
-/// takes the call's lock first (`PostgresCallRows.lock`), and the change records it writes are
+/// takes the call's lock first (`PostgresCallRows.lockedCalls`), and the change records it writes are
 /// numbered after commit by the `ChangeSequencer`, which runs beside it as a service; with memory
 /// reads a write is acknowledged once numbered.
 ///
@@ -202,7 +202,7 @@ public final class PostgresCallStore: ServingStore, DatabaseForwarding {
         let (sql, values) = CallSQL.expiring(.postgres, cutoff: cutoff)
         return try await commit { rows in
             let candidates = try await rows.calls(sql, values).map(\.transactionID)
-            try await rows.lock(candidates)
+            _ = try await rows.lockedCalls(candidates)
             // Under the locks: a call that received an event meanwhile is no longer silent.
             let silent = try await rows.calls(sql, values)
             let write = CallWrite.expiry(of: silent, now: now)
