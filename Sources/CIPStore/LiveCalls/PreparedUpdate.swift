@@ -23,10 +23,16 @@ struct PreparedUpdate: Sendable {
         self.init(call: call, updated: updated, write: write)
     }
 
-    init(call: LiveCall, updated: CallRecord, write: CallWrite?) {
+    private init(call: LiveCall, updated: CallRecord, write: CallWrite?) {
         self.call = call
         self.updated = updated
         self.write = write
+    }
+
+    /// The same update with its change rows' JSON already written (SQLite does it before the writer
+    /// queue, which every write waits for).
+    func withChangeRowsWritten() -> PreparedUpdate {
+        PreparedUpdate(call: call, updated: updated, write: write?.withChangeRowsWritten())
     }
 
     /// The answer to an update that changes nothing: the call object as memory holds it.

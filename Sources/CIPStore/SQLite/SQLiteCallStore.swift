@@ -106,10 +106,9 @@ public final class SQLiteCallStore: ServingStore, DatabaseForwarding {
         // The update is worked out from the call's object before the write starts, off the writer
         // queue that every write waits for; inside, it is used if the index still holds that object.
         let prepared = live.call(selector, in: scope).flatMap { call -> PreparedUpdate? in
-            guard let record = call.record(),
-                let prepared = PreparedUpdate(update, to: call, record: record, selector: selector, scope: scope)
-            else { return nil }
-            return PreparedUpdate(call: call, updated: prepared.updated, write: prepared.write?.withChangeRowsWritten())
+            guard let record = call.record() else { return nil }
+            return PreparedUpdate(update, to: call, record: record, selector: selector, scope: scope)?
+                .withChangeRowsWritten()
         }
         // A PUT that changes nothing is answered here: the index holds every acknowledged write.
         if let prepared, prepared.write == nil { return (prepared.updated, prepared.call.object) }
