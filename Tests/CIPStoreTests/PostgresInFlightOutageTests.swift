@@ -29,7 +29,10 @@ struct PostgresInFlightOutageTests {
             }
         }
         // The server ends that session, as it ends every session when PostgreSQL is killed.
-        let observer = try CIPStore.PostgresDatabase(url: url, logger: Logger(label: "test.postgres.observer"))
+        // Waiting for a connection while the other suites share the server is load, not an outage.
+        let observer = try CIPStore.PostgresDatabase(
+            url: url, logger: Logger(label: "test.postgres.observer"), deadline: .seconds(30),
+            statementDeadline: .seconds(60))
         observer.runPoolUntilReleased()
         let findSession = "FROM pg_stat_activity WHERE query = 'SELECT 1 AS marked_in_flight'"
         let deadline = ContinuousClock.now + .seconds(30)
