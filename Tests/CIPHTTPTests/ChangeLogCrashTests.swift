@@ -48,7 +48,7 @@ struct ChangeLogCrashTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil, "needs CIP_TEST_POSTGRES_URL"))
     func postgresNodeKilledMidRunWithTheOtherWriting() async throws {
         let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.tailer"), deadline: .seconds(30))
+        let database = try StoreBackend.postgresDatabase(url, label: "test.tailer")
         let pool = Task { await database.run() }
         defer { pool.cancel() }
         try await run(database: url, nodes: 2) { database }

@@ -32,9 +32,7 @@ struct StoredRowFaultTests {
                 sqlite.waitUntilExit()
             }
         case .postgres:
-            let database = try PostgresDatabase(
-                url: try await StoreBackend.freshPostgresDatabase(), logger: Logger(label: "test.postgres"),
-                deadline: .seconds(30))
+            let database = try StoreBackend.postgresDatabase(try await StoreBackend.freshPostgresDatabase())
             database.runPoolUntilReleased()
             try await database.migrate()
             store = PostgresCallStore(database: database)

@@ -53,8 +53,7 @@ struct DifferentialTests {
     static func postgres() async throws -> Subject {
         let url = try await StoreBackend.freshPostgresDatabase()
         func open() async throws -> PostgresCallStore {
-            let database = try PostgresDatabase(
-                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let database = try StoreBackend.postgresDatabase(url)
             let store = PostgresCallStore(database: database, manualNumbering: true, readsFromMemory: true)
             store.runUntilReleased()
             try await store.migrate()

@@ -16,8 +16,7 @@ import Testing
 struct PostgresInFlightOutageTests {
     @Test func anOperationWhoseConnectionClosesIsGivenUpAtOnce() async throws {
         let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try CIPStore.PostgresDatabase(
-            url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30), statementDeadline: .seconds(60))
+        let database = try StoreBackend.postgresDatabase(url, statementDeadline: .seconds(60))
         database.runPoolUntilReleased()
 
         let inFlight = Task {
@@ -29,10 +28,7 @@ struct PostgresInFlightOutageTests {
             }
         }
         // The server ends that session, as it ends every session when PostgreSQL is killed.
-        // Waiting for a connection while the other suites share the server is load, not an outage.
-        let observer = try CIPStore.PostgresDatabase(
-            url: url, logger: Logger(label: "test.postgres.observer"), deadline: .seconds(30),
-            statementDeadline: .seconds(60))
+        let observer = try StoreBackend.postgresDatabase(url, label: "test.postgres.observer")
         observer.runPoolUntilReleased()
         let findSession = "FROM pg_stat_activity WHERE query = 'SELECT 1 AS marked_in_flight'"
         let deadline = ContinuousClock.now + .seconds(30)

@@ -14,7 +14,7 @@ import Testing
 struct PostgresReadLeaseTests {
     /// A second node on the same database, as `cip serve` runs one (with its lease's terms).
     static func node(_ url: String, leaseTerms: ReadLease.Terms = .init()) async throws -> PostgresCallStore {
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let database = try StoreBackend.postgresDatabase(url)
         let node = PostgresCallStore(
             database: database, manualNumbering: false, readsFromMemory: true, leaseTerms: leaseTerms)
         node.runUntilReleased()

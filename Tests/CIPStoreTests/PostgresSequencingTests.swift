@@ -17,7 +17,7 @@ struct PostgresSequencingTests {
 
     static func storeWithoutSequencerAndItsURL() async throws -> (PostgresCallStore, Fixture, String) {
         let url = try await StoreBackend.freshPostgresDatabase()
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let database = try StoreBackend.postgresDatabase(url)
         let store = PostgresCallStore(database: database, manualNumbering: true, readsFromMemory: true)
         store.runUntilReleased()
         try await store.migrate()
@@ -39,7 +39,7 @@ struct PostgresSequencingTests {
             return
         }
 
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let database = try StoreBackend.postgresDatabase(url)
         let node = PostgresCallStore(database: database, readsFromMemory: true)
         node.runUntilReleased()
         // Loaded without the unnumbered bridge (as a snapshot leaves such changes out).
@@ -140,13 +140,12 @@ struct PostgresPoolLifetimeTests {
         let url = try await StoreBackend.freshPostgresDatabase()
         let name = try #require(url.split(separator: "/").last.map(String.init))
         func connections() async throws -> Int {
-            let observer = try PostgresDatabase(url: url, logger: Logger(label: "test.observer"))
+            let observer = try StoreBackend.postgresDatabase(url, label: "test.observer")
             observer.runPoolUntilReleased()
             return try await observer.connectionCount(to: name)
         }
         do {
-            let database = try PostgresDatabase(
-                url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+            let database = try StoreBackend.postgresDatabase(url)
             let store = PostgresCallStore(database: database)
             store.runUntilReleased()
             try await store.migrate()

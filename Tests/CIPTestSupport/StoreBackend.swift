@@ -39,14 +39,22 @@ public enum StoreBackend: String, CustomStringConvertible, Sendable, CaseIterabl
         url: String, database: CIPStore.PostgresDatabase, store: PostgresCallStore
     ) {
         let url = try await freshPostgresDatabase()
-        // Many tests share two cores and one server: waiting for a connection may take a while,
-        // which is load, not an outage (the outage tests run `cip serve` with its own deadline).
-        let database = try PostgresDatabase(url: url, logger: Logger(label: "test.postgres"), deadline: .seconds(30))
+        let database = try postgresDatabase(url)
         let store = PostgresCallStore(database: database, readsFromMemory: true)
         // The pool and the sequencer stop when the test lets go of the store.
         store.runUntilReleased()
         try await store.migrate()
         return (url, database, store)
+    }
+
+    /// A handle on the test database at `url`. Many tests share two cores and one server: waiting
+    /// for a connection may take a while, which is load, not an outage (the outage tests run
+    /// `cip serve` with its own deadline).
+    public static func postgresDatabase(
+        _ url: String, label: String = "test.postgres", statementDeadline: Duration = .seconds(10)
+    ) throws -> CIPStore.PostgresDatabase {
+        try CIPStore.PostgresDatabase(
+            url: url, logger: Logger(label: label), deadline: .seconds(30), statementDeadline: statementDeadline)
     }
 
     /// A URL of a new, empty database on the test server.
