@@ -190,5 +190,30 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            "v9-change-indexes-of-numbered-rows",
+            [
+                // A change row is written unnumbered, then numbered by the next round: a second row
+                // version, entered in every index again. Every read of the log asks for numbered rows
+                // (a strict comparison on `sequence` implies it is not null), so the indexes by
+                // sequence hold only those, and an unnumbered row enters two indexes instead of seven.
+                "ALTER TABLE call_changes DROP CONSTRAINT call_changes_sequence_key",
+                "CREATE UNIQUE INDEX call_changes_sequence ON call_changes (sequence) WHERE sequence IS NOT NULL",
+                "DROP INDEX call_changes_network",
+                "CREATE INDEX call_changes_network ON call_changes (network_id, sequence) WHERE sequence IS NOT NULL",
+                "DROP INDEX call_changes_advertiser",
+                """
+                CREATE INDEX call_changes_advertiser ON call_changes (advertiser_id, sequence)
+                    WHERE sequence IS NOT NULL
+                """,
+                "DROP INDEX call_changes_call",
+                "CREATE INDEX call_changes_call ON call_changes (transaction_id, sequence) WHERE sequence IS NOT NULL",
+                "DROP INDEX call_changes_previous_advertiser",
+                """
+                CREATE INDEX call_changes_previous_advertiser ON call_changes (previous_advertiser_id, sequence)
+                    WHERE previous_advertiser_id IS NOT NULL AND sequence IS NOT NULL
+                """,
+            ]
+        ),
     ]
 }
