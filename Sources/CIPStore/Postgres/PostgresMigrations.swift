@@ -196,7 +196,7 @@ enum PostgresMigrations {
                 // A change row is written unnumbered, then numbered by the next round: a second row
                 // version, entered in every index again. Every read of the log asks for numbered rows
                 // (a strict comparison on `sequence` implies it is not null), so the indexes by
-                // sequence hold only those, and an unnumbered row enters two indexes instead of seven.
+                // sequence hold only those, and an unnumbered row enters two indexes instead of six.
                 "ALTER TABLE call_changes DROP CONSTRAINT call_changes_sequence_key",
                 "CREATE UNIQUE INDEX call_changes_sequence ON call_changes (sequence) WHERE sequence IS NOT NULL",
                 "DROP INDEX call_changes_network",
