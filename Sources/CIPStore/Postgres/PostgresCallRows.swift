@@ -16,19 +16,19 @@ struct PostgresCallRows {
     /// every node, and its change records are written in the order they happen.
     func lockedCalls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
         guard !transactionIDs.isEmpty else { return [:] }
-        var calls: [String: CallRecord] = [:]
-        for try await record in try await connection.execute(
-            LockedCallsByID(ids: transactionIDs.sorted()), logger: logger)
-        {
-            calls[record.transactionID] = record
-        }
-        return calls
+        return try await keyedByID(LockedCallsByID(ids: transactionIDs.sorted()))
     }
 
     /// The stored calls among `transactionIDs`, live or ended.
     func calls(_ transactionIDs: [String]) async throws -> [String: CallRecord] {
+        try await keyedByID(CallsByID(ids: transactionIDs))
+    }
+
+    private func keyedByID<Statement: TransactionIDListStatement>(
+        _ statement: Statement
+    ) async throws -> [String: CallRecord] where Statement.Row == CallRecord {
         var calls: [String: CallRecord] = [:]
-        for try await record in try await connection.execute(CallsByID(ids: transactionIDs), logger: logger) {
+        for try await record in try await connection.execute(statement, logger: logger) {
             calls[record.transactionID] = record
         }
         return calls
