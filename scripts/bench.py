@@ -145,8 +145,13 @@ def list_etag(port, token, path):
     return etag
 
 
+# `--pin`: the command prefixes that put wrk and the server on cores of their own.
+WRK_CORE = []
+SERVER_CORE = []
+
+
 def run_wrk(port, seconds, script=None, path="/health"):
-    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
+    command = WRK_CORE + ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
     if script:
         command += ["-s", script]
     out = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
@@ -178,6 +183,9 @@ def main():
     parser.add_argument("--external-ids", type=int, default=10_000)
     parser.add_argument("--database-reads", action="store_true",
                         help="PostgreSQL: serve with --no-postgres-memory-reads (every read asks the database)")
+    parser.add_argument("--pin", action="store_true",
+                        help="wrk on the last core, the server on the others (taskset): the server's own cost, "
+                             "without wrk's on its cores")
     parser.add_argument("--request-shape", action="store_true",
                         help="also run the GET-by-key routes' requests against /health, each round (a second table)")
     options = parser.parse_args()
@@ -194,7 +202,11 @@ def main():
     telephony = admin(options.binary, database, "token", "create", "--telephony")["token"]
 
     port = free_port()
-    server = subprocess.Popen([options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
+    if options.pin:
+        last = os.cpu_count() - 1
+        WRK_CORE[:] = ["taskset", "-c", str(last)]
+        SERVER_CORE[:] = ["taskset", "-c", f"0-{last - 1}" if last > 1 else "0"]
+    server = subprocess.Popen(SERVER_CORE + [options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
                               + (["--no-postgres-memory-reads"] if options.database_reads else []))
     try:
         for _ in range(100):
@@ -270,8 +282,9 @@ def main():
         server.wait()
 
     backend = "PostgreSQL" if options.database else "SQLite"
+    pinned = f" (wrk on core {WRK_CORE[-1]}, the server on {SERVER_CORE[-1]})" if options.pin else ""
     print(f"\ncip {backend}, {count:,} live calls, wrk -t1 -c32, {options.rounds} x ({options.duration}s /health, "
-          f"{options.duration}s route), {os.cpu_count()} cores\n")
+          f"{options.duration}s route), {os.cpu_count()} cores{pinned}\n")
     print("| route | req/s | p50 ms | p99 ms | non-2xx | /health req/s | ratio | ratio min–max |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, rounds in rows:
