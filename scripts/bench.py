@@ -145,9 +145,8 @@ def list_etag(port, token, path):
     return etag
 
 
-# `--pin`: the command prefixes that put wrk and the server on cores of their own.
+# `--pin`: the command prefix that puts wrk on a core of its own.
 WRK_CORE = []
-SERVER_CORE = []
 
 
 def run_wrk(port, seconds, script=None, path="/health"):
@@ -202,11 +201,14 @@ def main():
     telephony = admin(options.binary, database, "token", "create", "--telephony")["token"]
 
     port = free_port()
+    server_core = []
     if options.pin:
-        last = os.cpu_count() - 1
+        last = (os.cpu_count() or 1) - 1
+        if last < 1:
+            sys.exit("bench: --pin needs at least two cores")
         WRK_CORE[:] = ["taskset", "-c", str(last)]
-        SERVER_CORE[:] = ["taskset", "-c", f"0-{last - 1}" if last > 1 else "0"]
-    server = subprocess.Popen(SERVER_CORE + [options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
+        server_core = ["taskset", "-c", f"0-{last - 1}" if last > 1 else "0"]
+    server = subprocess.Popen(server_core + [options.binary, "serve", "--port", str(port), "--database", database, "--log-level", "warning"]
                               + (["--no-postgres-memory-reads"] if options.database_reads else []))
     try:
         for _ in range(100):
@@ -282,7 +284,7 @@ def main():
         server.wait()
 
     backend = "PostgreSQL" if options.database else "SQLite"
-    pinned = f" (wrk on core {WRK_CORE[-1]}, the server on {SERVER_CORE[-1]})" if options.pin else ""
+    pinned = f" (wrk on core {WRK_CORE[-1]}, the server on {server_core[-1]})" if options.pin else ""
     print(f"\ncip {backend}, {count:,} live calls, wrk -t1 -c32, {options.rounds} x ({options.duration}s /health, "
           f"{options.duration}s route), {os.cpu_count()} cores{pinned}\n")
     print("| route | req/s | p50 ms | p99 ms | non-2xx | /health req/s | ratio | ratio min–max |")
